@@ -1,0 +1,88 @@
+// The memory counter store: counts in this process only, for development, tests
+// and single-node runs that can afford to lose everything on exit.
+//
+// Built to hold ~10 million domains in little memory: each domain is one entry
+// in a Map from name to a small integer slot, and the counts live in two
+// growable Float64Arrays indexed by slot (exact up to 2^53). No per-domain
+// object is allocated. V8 caps one Map at 2^24 entries, so names are spread over
+// several Maps by a cheap hash.
+import { Counts, DomainCounts } from '../../models';
+import { CountDeltas, CounterStore } from '../../ports';
+
+const SHARDS = 16;
+const INITIAL_CAPACITY = 1 << 14;
+
+export class MemoryCounterStore extends CounterStore {
+  readonly kind = 'memory';
+  private readonly shards: Map<string, number>[] = Array.from({ length: SHARDS }, () => new Map());
+  private delivered = new Float64Array(INITIAL_CAPACITY);
+  private bounced = new Float64Array(INITIAL_CAPACITY);
+  private size = 0;
+
+  /** Number of domains stored. */
+  get domainCount(): number {
+    return this.size;
+  }
+
+  async apply(deltas: CountDeltas): Promise<DomainCounts[]> {
+    // Validate first so that the batch is applied all or nothing.
+    for (const c of deltas.values()) {
+      if (!isCount(c.delivered) || !isCount(c.bounced)) {
+        throw new RangeError('counts must be non-negative safe integers');
+      }
+    }
+    const rows: DomainCounts[] = new Array(deltas.size);
+    let i = 0;
+    for (const [name, c] of deltas) {
+      const slot = this.slotFor(name);
+      this.delivered[slot] += c.delivered;
+      this.bounced[slot] += c.bounced;
+      rows[i++] = { name, delivered: this.delivered[slot], bounced: this.bounced[slot] };
+    }
+    return rows;
+  }
+
+  async read(names: readonly string[]): Promise<Map<string, Counts>> {
+    const out = new Map<string, Counts>();
+    for (const name of names) {
+      const slot = this.shards[shardOf(name)].get(name);
+      if (slot !== undefined) out.set(name, { delivered: this.delivered[slot], bounced: this.bounced[slot] });
+    }
+    return out;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private slotFor(name: string): number {
+    const shard = this.shards[shardOf(name)];
+    let slot = shard.get(name);
+    if (slot === undefined) {
+      slot = this.size++;
+      if (slot >= this.delivered.length) this.grow();
+      shard.set(name, slot);
+    }
+    return slot;
+  }
+
+  private grow(): void {
+    const capacity = this.delivered.length * 2;
+    const delivered = new Float64Array(capacity);
+    delivered.set(this.delivered);
+    const bounced = new Float64Array(capacity);
+    bounced.set(this.bounced);
+    this.delivered = delivered;
+    this.bounced = bounced;
+  }
+}
+
+function isCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/** A cheap, stable spread of names over the shards (first, middle and last characters). */
+function shardOf(name: string): number {
+  const n = name.length;
+  return (name.charCodeAt(0) * 31 + name.charCodeAt(n >> 1) * 7 + name.charCodeAt(n - 1) + n) & (SHARDS - 1);
+}

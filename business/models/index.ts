@@ -1,0 +1,4 @@
+export * from './counts';
+export * from './domain-name';
+export * from './domain-status';
+export * from './event-type';

@@ -1,0 +1,27 @@
+// The counter-store port: where per-domain counts live. The ingest service hands
+// it one coalesced batch of deltas per flush; the lookup service reads many
+// domains in one call. Adapters: business/adapters/memory, business/adapters/postgres.
+import { Counts, DomainCounts } from '../models';
+
+/** Deltas of one flush: normalised domain name → counts to add. */
+export type CountDeltas = ReadonlyMap<string, Counts>;
+
+export abstract class CounterStore {
+  /** A short name for logs, metrics and health ("memory", "postgres"). */
+  abstract readonly kind: string;
+
+  /**
+   * Adds every delta atomically (all or nothing) and returns the new totals of
+   * the domains it touched. Throws when the batch was not stored.
+   */
+  abstract apply(deltas: CountDeltas): Promise<DomainCounts[]>;
+
+  /** Totals of the domains asked for; a domain the store never saw is absent. */
+  abstract read(names: readonly string[]): Promise<Map<string, Counts>>;
+
+  /** Resolves when the store can serve; throws with the reason when it cannot. */
+  abstract ping(): Promise<void>;
+
+  /** Releases connections. Called once, after the last flush. */
+  abstract close(): Promise<void>;
+}

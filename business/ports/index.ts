@@ -1,0 +1,3 @@
+export * from './counter-store.port';
+export * from './ingest-observer.port';
+export * from './status-cache.port';

@@ -1,0 +1,33 @@
+// Named business errors; the app layer maps them to HTTP answers.
+
+/** The pending backlog is full: the caller should retry later (HTTP 503 + Retry-After). */
+export class OverloadedError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('the service is overloaded: the pending event backlog is full, retry later');
+    this.name = 'OverloadedError';
+  }
+}
+
+/** A durable write was not confirmed in time. It was not acknowledged (HTTP 503). */
+export class AckTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`the event was not confirmed as stored within ${timeoutMs} ms, retry later`);
+    this.name = 'AckTimeoutError';
+  }
+}
+
+/** The service is shutting down and takes no new events (HTTP 503). */
+export class ShuttingDownError extends Error {
+  constructor() {
+    super('the service is shutting down, retry on another node');
+    this.name = 'ShuttingDownError';
+  }
+}
+
+/** A durable write whose flush could not be stored before shutdown ended. */
+export class NotStoredError extends Error {
+  constructor(reason: string) {
+    super(`the event was not stored: ${reason}`);
+    this.name = 'NotStoredError';
+  }
+}

@@ -1,0 +1,3 @@
+export * from './errors';
+export * from './ingest.service';
+export * from './lookup.service';
