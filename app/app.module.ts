@@ -1,0 +1,99 @@
+// The composition root: builds every adapter and service from the validated
+// configuration and wires them into Nest.
+import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
+import { CounterStore } from '../business/ports';
+import { IngestService, LookupService } from '../business/services';
+import { loggerModule } from '../foundation/logger/logger';
+import { Metrics } from '../foundation/metrics/metrics';
+import { APP_CONFIG, AppConfig } from './config';
+import { DomainsController } from './handlers/domains.http.controller';
+import { EventsController } from './handlers/events.http.controller';
+import { HealthController } from './handlers/health.http.controller';
+import { MetricsController } from './handlers/metrics.http.controller';
+import { ServiceMetrics } from './metrics/service-metrics';
+import { createCounterStore } from './stores';
+
+/** Stops ingest (flushing what is left) and then closes the store, in that order. */
+class Lifecycle implements OnApplicationShutdown {
+  private readonly logger = new Logger('Lifecycle');
+  constructor(
+    @Inject(IngestService) private readonly ingest: IngestService,
+    @Inject(CounterStore) private readonly store: CounterStore,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    try {
+      await this.ingest.close();
+      this.logger.log('pending events flushed');
+    } catch (err) {
+      this.logger.error(err instanceof Error ? err.message : String(err));
+    } finally {
+      await this.store.close();
+    }
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => config] }),
+        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' } }),
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      controllers: [EventsController, DomainsController, HealthController, MetricsController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: Metrics, useFactory: () => new Metrics() },
+        { provide: ServiceMetrics, useFactory: (m: Metrics) => new ServiceMetrics(m), inject: [Metrics] },
+        {
+          provide: CounterStore,
+          useFactory: () => createCounterStore(config, new Logger('Store')),
+        },
+        {
+          provide: IngestService,
+          useFactory: (store: CounterStore, metrics: ServiceMetrics) => {
+            const logger = new Logger('Ingest');
+            const ingest = new IngestService(
+              store,
+              {
+                ackMode: config.ACK_MODE,
+                ackTimeoutMs: config.ACK_TIMEOUT_MS,
+                flushIntervalMs: config.FLUSH_INTERVAL_MS,
+                flushMaxDomains: config.FLUSH_MAX_DOMAINS,
+                maxPendingEvents: config.MAX_PENDING_EVENTS,
+                shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+              },
+              {
+                eventsAccepted: (type, n) => metrics.eventsAccepted(type, n),
+                eventsRejected: (reason, n) => metrics.eventsRejected(reason, n),
+                flushSucceeded: (r) => metrics.flushSucceeded(r),
+                flushFailed: (r, err, retryInMs) => {
+                  metrics.flushFailed(r);
+                  logger.warn(
+                    { domains: r.domains, events: r.events, retryInMs, err: err instanceof Error ? err.message : err },
+                    'flush failed; deltas kept for retry',
+                  );
+                },
+              },
+            );
+            metrics.watch(ingest);
+            return ingest;
+          },
+          inject: [CounterStore, ServiceMetrics],
+        },
+        {
+          provide: LookupService,
+          useFactory: (store: CounterStore, ingest: IngestService) =>
+            new LookupService(store, ingest, config.CATCHALL_THRESHOLD),
+          inject: [CounterStore, IngestService],
+        },
+        Lifecycle,
+      ],
+    };
+  }
+}

