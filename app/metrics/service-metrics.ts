@@ -52,13 +52,13 @@ export class ServiceMetrics implements IngestObserver {
       help: 'Events stored by successful flushes',
       registers,
     });
-    const self = this;
+    const ingest = (): IngestService | undefined => this.ingest;
     new Gauge({
       name: 'catchall_pending_events',
       help: 'Events accepted but not yet stored (pending and in flight)',
       registers,
       collect() {
-        this.set(self.ingest?.backlog ?? 0);
+        this.set(ingest()?.backlog ?? 0);
       },
     });
     new Gauge({
@@ -66,7 +66,7 @@ export class ServiceMetrics implements IngestObserver {
       help: 'Distinct domains in the pending map',
       registers,
       collect() {
-        this.set(self.ingest?.stats().pendingDomains ?? 0);
+        this.set(ingest()?.stats().pendingDomains ?? 0);
       },
     });
     new Gauge({
@@ -74,7 +74,7 @@ export class ServiceMetrics implements IngestObserver {
       help: 'Failed flushes since the last success (0 when healthy)',
       registers,
       collect() {
-        this.set(self.ingest?.stats().consecutiveFailures ?? 0);
+        this.set(ingest()?.stats().consecutiveFailures ?? 0);
       },
     });
   }
