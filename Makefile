@@ -23,7 +23,7 @@ dev: deps
 	npx nodemon
 
 ## test: layering check, lint, type check, unit and integration tests
-test: deps arch lint typecheck
+test: deps arch lint typecheck build
 	npx jest --runInBand
 
 test-unit: deps

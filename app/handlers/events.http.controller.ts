@@ -10,6 +10,7 @@ import {
   Inject,
   Param,
   PayloadTooLargeException,
+  UnsupportedMediaTypeException,
   Post,
   Put,
 } from '@nestjs/common';
@@ -44,8 +45,13 @@ export class EventsController {
     @Headers('content-type') contentType: string | undefined,
   ): Promise<{ accepted: number }> {
     const max = this.config.MAX_BATCH_EVENTS;
-    const result =
-      typeof body === 'string' && isNdjson(contentType) ? parseNdjsonBatch(body, max) : parseJsonBatch(body, max);
+    const ndjson = isNdjson(contentType);
+    if (!ndjson && !isJson(contentType)) {
+      throw new UnsupportedMediaTypeException(
+        'unsupported Content-Type: send application/json or application/x-ndjson',
+      );
+    }
+    const result = ndjson ? parseNdjsonBatch(typeof body === 'string' ? body : '', max) : parseJsonBatch(body, max);
     if (!result.ok) {
       if (result.tooMany) throw new PayloadTooLargeException(result.message);
       throw new BadRequestException({ message: result.message, invalid: result.invalid, errors: result.errors });
@@ -54,6 +60,10 @@ export class EventsController {
     if (stored) await stored;
     return { accepted: result.events.length };
   }
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return !!contentType && /^application\/json\b/i.test(contentType);
 }
 
 function isNdjson(contentType: string | undefined): boolean {
