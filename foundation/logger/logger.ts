@@ -19,6 +19,10 @@ export interface LoggerOptions {
 export function loggerModule(opts: LoggerOptions): DynamicModule {
   const perRequest = opts.level === 'debug' || opts.level === 'trace';
   return LoggerModule.forRoot({
+    // Below debug level no per-request logger is built at all: pino-http's
+    // per-request child logger costs more than the whole PUT handler. Errors are
+    // still logged (with the request id) by the error filter.
+    forRoutes: perRequest ? undefined : [],
     pinoHttp: {
       level: opts.level,
       base: opts.base,
