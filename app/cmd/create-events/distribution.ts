@@ -63,9 +63,14 @@ export function domainName(rng: Rng): string {
   return name + TLDS[rng.int(TLDS.length)];
 }
 
+/** The random stream that names the domains and sizes their bursts. */
+export function domainRng(seed: number): Rng {
+  return mulberry32(deriveSeed(seed, DOMAIN_STREAM));
+}
+
 /** The domains of a run, in order; endless when no limit is given (a --duration run). */
 export function* planDomains(seed: number, limits: PlanLimits = {}): Generator<DomainPlan> {
-  const rng = mulberry32(deriveSeed(seed, DOMAIN_STREAM));
+  const rng = domainRng(seed);
   let events = 0;
   for (let index = 0; limits.domains === undefined || index < limits.domains; index++) {
     if (limits.events !== undefined && events >= limits.events) return;

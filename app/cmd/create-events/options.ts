@@ -78,8 +78,8 @@ Output:
   -h, --help            this text
 
 Exit status: 0 every event acknowledged and verification passed (or was not run);
-1 some requests failed, or verification found a mismatch; 2 bad usage, service
-not reachable, or --fresh found counts already there.
+1 some requests failed, or verification found a mismatch or could not be sure;
+2 bad usage, service not reachable, or --fresh found counts already there.
 `;
 
 type Setter = (o: Draft, value: string) => void;
