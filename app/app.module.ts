@@ -3,10 +3,11 @@
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
-import { CounterStore } from '../business/ports';
+import { CounterStore, StatusCache } from '../business/ports';
 import { IngestService, LookupService } from '../business/services';
 import { loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
+import { cacheOf, withCache } from './cache';
 import { APP_CONFIG, AppConfig } from './config';
 import { DomainsController } from './handlers/domains.http.controller';
 import { EventsController } from './handlers/events.http.controller';
@@ -14,6 +15,7 @@ import { HealthController } from './handlers/health.http.controller';
 import { MetricsController } from './handlers/metrics.http.controller';
 import { ServiceMetrics } from './metrics/service-metrics';
 import { createCounterStore } from './stores';
+import { createFlushSpans, traceLogOptions, tracingModules } from './tracing/wiring';
 
 /** Stops ingest (flushing what is left) and then closes the store, in that order. */
 class Lifecycle implements OnApplicationShutdown {
@@ -42,8 +44,9 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => config] }),
-        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' } }),
+        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...traceLogOptions() }),
         TerminusModule.forRoot({ logger: false }),
+        ...tracingModules(config),
       ],
       controllers: [EventsController, DomainsController, HealthController, MetricsController],
       providers: [
@@ -52,14 +55,21 @@ export class AppModule {
         { provide: ServiceMetrics, useFactory: (m: Metrics) => new ServiceMetrics(m), inject: [Metrics] },
         {
           provide: CounterStore,
-          useFactory: () => createCounterStore(config, new Logger('Store')),
+          useFactory: async (metrics: Metrics) => {
+            const store = await createCounterStore(config, new Logger('Store'), metrics);
+            return (await withCache(store, config, new Logger('Cache'), metrics)).store;
+          },
+          inject: [Metrics],
         },
+        // The cache inside the store (null without one), for health output.
+        { provide: StatusCache, useFactory: (store: CounterStore) => cacheOf(store) ?? null, inject: [CounterStore] },
         {
           provide: IngestService,
           useFactory: (store: CounterStore, metrics: ServiceMetrics) => {
             const logger = new Logger('Ingest');
+            const spans = createFlushSpans();
             const ingest = new IngestService(
-              store,
+              spans ? spans.wrap(store) : store,
               {
                 ackMode: config.ACK_MODE,
                 ackTimeoutMs: config.ACK_TIMEOUT_MS,
@@ -71,9 +81,14 @@ export class AppModule {
               {
                 eventsAccepted: (type, n) => metrics.eventsAccepted(type, n),
                 eventsRejected: (reason, n) => metrics.eventsRejected(reason, n),
-                flushSucceeded: (r) => metrics.flushSucceeded(r),
-                flushFailed: (r, err, retryInMs) => {
+                flushStarted: spans && ((s) => spans.started(s)),
+                flushSucceeded: (r, token) => {
+                  metrics.flushSucceeded(r);
+                  spans?.succeeded(r, token);
+                },
+                flushFailed: (r, err, retryInMs, token) => {
                   metrics.flushFailed(r);
+                  spans?.failed(r, err, retryInMs, token);
                   logger.warn(
                     { domains: r.domains, events: r.events, retryInMs, err: err instanceof Error ? err.message : err },
                     'flush failed; deltas kept for retry',

@@ -1,15 +1,20 @@
 // The service's configuration (DESIGN §6): every environment variable it reads,
 // what each accepts and its default. Validated once at start.
-import { bool, describeEnv, EnvValues, int, loadEnv, oneOf, optional, text, url } from '../foundation/config/env';
+import { bool, decimal, describeEnv, EnvValues, int, loadEnv, oneOf, optional, text, url } from '../foundation/config/env';
 import { LOG_LEVELS, LogLevel } from '../foundation/logger/logger';
+import { keyValueText } from '../foundation/tracing/otel-env';
+import { SAMPLER_NAMES } from '../foundation/tracing/sampler';
 
 export const CONFIG_SCHEMA = {
   PORT: int({ min: 0, max: 65535, default: 3000 }),
   HOST: text({ default: '0.0.0.0', accepts: 'an address to listen on, like 0.0.0.0 or 127.0.0.1' }),
-  STORE: oneOf(['postgres', 'memory'] as const, 'memory'),
+  STORE: oneOf(['postgres', 'memory'] as const, 'postgres'),
+  // Without DATABASE_URL, STORE=postgres runs an embedded PostgreSQL (data in .data/postgres).
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'], { secret: true })),
   DATABASE_POOL_SIZE: int({ min: 1, max: 200, default: 10 }),
   MIGRATE_ON_START: bool(true),
+  EMBEDDED_PG_PORT: int({ min: 1, max: 65535, default: 5433 }),
+  EMBEDDED_PG_DIR: optional(text({ accepts: 'a directory for the embedded PostgreSQL data (default .data/postgres)' })),
   CACHE: oneOf(['none', 'redis'] as const, 'none'),
   REDIS_URL: url(['redis:', 'rediss:'], { default: 'redis://127.0.0.1:6379', secret: true }),
   CACHE_TTL_S: int({ min: 1, max: 30 * 24 * 3600, default: 3600 }),
@@ -25,6 +30,30 @@ export const CONFIG_SCHEMA = {
   SHUTDOWN_TIMEOUT_MS: int({ min: 100, max: 600_000, default: 15_000 }),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info' as LogLevel),
   NODE_ENV: oneOf(['development', 'production', 'test'] as const, 'development'),
+  // Tracing (docs/observability.md). Unset, the defaults depend on NODE_ENV: see
+  // app/tracing/settings.ts (production: 1% sampled, OTLP export, no trace page).
+  // TRACES_MAX_PER_SECOND caps new traces per second after the ratio (0: no cap).
+  TRACES_UI: optional(bool()),
+  TRACES_MAX_PER_SECOND: optional(int({ min: 0, max: 1_000_000 })),
+  OTEL_SDK_DISABLED: bool(false),
+  OTEL_SERVICE_NAME: optional(text({ accepts: 'a service name' })),
+  OTEL_RESOURCE_ATTRIBUTES: optional(keyValueText()),
+  OTEL_TRACES_EXPORTER: optional(oneOf(['otlp', 'console', 'none'] as const)),
+  OTEL_TRACES_SAMPLER: oneOf(SAMPLER_NAMES, 'parentbased_traceidratio'),
+  OTEL_TRACES_SAMPLER_ARG: optional(decimal({ min: 0, max: 1 })),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(url(['http:', 'https:'])),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(url(['http:', 'https:'])),
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(['http/protobuf', 'http/json'] as const, 'http/protobuf'),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optional(oneOf(['http/protobuf', 'http/json'] as const)),
+  OTEL_EXPORTER_OTLP_HEADERS: optional(keyValueText({ secret: true })),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: optional(keyValueText({ secret: true })),
+  OTEL_EXPORTER_OTLP_TIMEOUT: int({ min: 1, max: 600_000, default: 10_000 }),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: optional(int({ min: 1, max: 600_000 })),
+  OTEL_BSP_SCHEDULE_DELAY: int({ min: 1, max: 600_000, default: 5_000 }),
+  OTEL_BSP_EXPORT_TIMEOUT: int({ min: 1, max: 600_000, default: 30_000 }),
+  OTEL_BSP_MAX_QUEUE_SIZE: int({ min: 1, max: 1_000_000, default: 2_048 }),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int({ min: 1, max: 1_000_000, default: 512 }),
+  OTEL_LOG_LEVEL: oneOf(['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const, 'warn'),
 };
 
 export type AppConfig = EnvValues<typeof CONFIG_SCHEMA>;

@@ -11,6 +11,8 @@ import { Metrics } from '../foundation/metrics/metrics';
 import { AppModule } from './app.module';
 import { AppConfig, describeConfig } from './config';
 import { mapBusinessError } from './errors';
+import { describeTracing } from './tracing/settings';
+import { traceServer } from './tracing/wiring';
 
 // Long enough for a 253-character name percent-encoded as IDN; validation
 // then answers 400 with a reason instead of the router's 404.
@@ -32,6 +34,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useGlobalFilters(errors);
 
   const fastify = app.getHttpAdapter().getInstance();
+  traceServer(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     (request.raw as IncomingMessage & { id?: string }).id = String(request.id);
     void reply.header(REQUEST_ID_HEADER, request.id);
@@ -44,7 +47,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   );
   app.get(Metrics).instrumentFastify(fastify);
 
-  logger.log({ config: describeConfig(config) }, 'configuration');
+  logger.log({ config: describeConfig(config), tracing: describeTracing(config) }, 'configuration');
   return app;
 }
 

@@ -16,6 +16,7 @@ import {
 } from '@nestjs/common';
 import { isEventType, parseDomainName } from '../../business/models';
 import { IngestService } from '../../business/services';
+import { sampledActiveSpanContext } from '../../foundation/tracing/trace-context';
 import { APP_CONFIG, AppConfig } from '../config';
 import { describe, parseJsonBatch, parseNdjsonBatch } from './event-batch';
 
@@ -34,7 +35,8 @@ export class EventsController {
     }
     const name = parseDomainName(domain);
     if (!name.ok) throw new BadRequestException(`invalid domain ${describe(domain)}: ${name.reason}`);
-    const stored = this.ingest.record(name.value, type);
+    // The sampled request's span travels with the event, so its flush can link back to it.
+    const stored = this.ingest.record(name.value, type, sampledActiveSpanContext());
     if (stored) await stored;
   }
 
@@ -56,7 +58,7 @@ export class EventsController {
       if (result.tooMany) throw new PayloadTooLargeException(result.message);
       throw new BadRequestException({ message: result.message, invalid: result.invalid, errors: result.errors });
     }
-    const stored = this.ingest.recordMany(result.events);
+    const stored = this.ingest.recordMany(result.events, sampledActiveSpanContext());
     if (stored) await stored;
     return { accepted: result.events.length };
   }

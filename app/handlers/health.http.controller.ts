@@ -1,9 +1,17 @@
 // Health in the @nestjs/terminus format. live: the process answers. ready: the
 // store answers and the flush backlog is under its bound (else 503, so a load
-// balancer sends traffic elsewhere). /health: everything.
-import { Controller, Get } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { CounterStore } from '../../business/ports';
+// balancer sends traffic elsewhere). /health: everything. The cache, when there
+// is one, is reported but never fails a check: without it the service is
+// slower, not down (its details say `degraded: true`).
+import { Controller, Get, Inject, Optional } from '@nestjs/common';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorFunction,
+  HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
+import { CounterStore, StatusCache } from '../../business/ports';
 import { IngestService } from '../../business/services';
 import { withTimeout } from '../../foundation/health/with-timeout';
 
@@ -18,12 +26,13 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly store: CounterStore,
     private readonly ingest: IngestService,
+    @Optional() @Inject(StatusCache) private readonly cache: StatusCache | null = null,
   ) {}
 
   @Get()
   @HealthCheck()
   all() {
-    return this.health.check([() => this.storeUp(), () => this.backlogUnderBound()]);
+    return this.health.check(this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]));
   }
 
   @Get('live')
@@ -35,7 +44,30 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.storeUp(), () => this.backlogUnderBound()]);
+    return this.health.check(this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]));
+  }
+
+  private withCache(checks: HealthIndicatorFunction[]): HealthIndicatorFunction[] {
+    const cache = this.cache;
+    return cache ? [...checks, () => this.cacheState(cache)] : checks;
+  }
+
+  /** Always "up" for terminus; `degraded` says whether lookups and flushes use the cache right now. */
+  private async cacheState(cache: StatusCache): Promise<HealthIndicatorResult> {
+    const check = this.indicators.check('cache');
+    const { available, detail } = cache.state();
+    try {
+      await withTimeout(cache.ping(), PROBE_TIMEOUT_MS, `the ${cache.kind} cache`);
+      return check.up({ kind: cache.kind, reachable: true, degraded: !available, ...detail });
+    } catch (err) {
+      return check.up({
+        kind: cache.kind,
+        reachable: false,
+        degraded: true,
+        ...detail,
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   private async storeUp(): Promise<HealthIndicatorResult> {

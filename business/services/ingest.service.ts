@@ -27,6 +27,8 @@ export interface IngestOptions {
   retryMaxMs: number;
   /** How long close() keeps retrying to store what is left. */
   shutdownTimeoutMs: number;
+  /** Most trace handles (see record) one flush carries to the observer; the rest are dropped. */
+  maxTracesPerFlush: number;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -38,6 +40,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   retryBaseMs: 50,
   retryMaxMs: 2_000,
   shutdownTimeoutMs: 10_000,
+  maxTracesPerFlush: 128,
 };
 
 export interface IngestStats {
@@ -58,6 +61,7 @@ export class IngestService {
   private readonly opts: IngestOptions;
   private pending = new Map<string, MutableCounts>();
   private pendingEvents = 0;
+  private pendingTraces: unknown[] = [];
   private inFlightEvents = 0;
   private generation = new FlushGeneration();
   private flushing = false;
@@ -88,18 +92,22 @@ export class IngestService {
    * Records one event for an already normalised domain. In durable mode the
    * returned promise resolves once the event is stored; in buffered mode nothing
    * is returned. Throws OverloadedError or ShuttingDownError synchronously.
+   * `trace` is an opaque handle (the caller's span) handed to the observer when
+   * the flush holding this event starts.
    */
-  record(domain: string, type: EventType): Promise<void> | undefined {
+  record(domain: string, type: EventType, trace?: unknown): Promise<void> | undefined {
     this.admit(1);
     this.add(domain, type, 1);
+    if (trace !== undefined) this.addTrace(trace);
     this.observer.eventsAccepted?.(type, 1);
     return this.afterAdd();
   }
 
   /** Records a batch of already validated events as one unit (all admitted or none). */
-  recordMany(events: ReadonlyArray<{ domain: string; type: EventType }>): Promise<void> | undefined {
+  recordMany(events: ReadonlyArray<{ domain: string; type: EventType }>, trace?: unknown): Promise<void> | undefined {
     if (events.length === 0) return undefined;
     this.admit(events.length);
+    if (trace !== undefined) this.addTrace(trace);
     let delivered = 0;
     for (const e of events) {
       this.add(e.domain, e.type, 1);
@@ -190,6 +198,10 @@ export class IngestService {
     this.pendingEvents += n;
   }
 
+  private addTrace(trace: unknown): void {
+    if (this.pendingTraces.length < this.opts.maxTracesPerFlush) this.pendingTraces.push(trace);
+  }
+
   private afterAdd(): Promise<void> | undefined {
     if (this.opts.ackMode === 'durable') {
       this.scheduleNow();
@@ -231,12 +243,15 @@ export class IngestService {
     const batch = this.pending;
     const events = this.pendingEvents;
     const generation = this.generation;
+    const traces = this.pendingTraces;
     this.pending = new Map();
     this.pendingEvents = 0;
+    this.pendingTraces = [];
     this.generation = new FlushGeneration();
     this.inFlightEvents = events;
 
     const chunks = splitChunks(batch, this.opts.flushMaxDomains);
+    const token = this.observer.flushStarted?.({ domains: batch.size, events, chunks: chunks.length, traces });
     const started = Date.now();
     let done = 0;
     try {
@@ -248,12 +263,10 @@ export class IngestService {
       this.inFlightEvents = 0;
       this.flushing = false;
       generation.succeed();
-      this.observer.flushSucceeded?.({
-        domains: batch.size,
-        events,
-        durationMs: Date.now() - started,
-        chunks: chunks.length,
-      });
+      this.observer.flushSucceeded?.(
+        { domains: batch.size, events, durationMs: Date.now() - started, chunks: chunks.length },
+        token,
+      );
       this.afterFlush();
     } catch (err) {
       // Keep what was not stored: merge it back into the pending map and let this
@@ -266,6 +279,7 @@ export class IngestService {
       }
       // add() counted the merged events as pending; they are no longer in flight.
       this.inFlightEvents = 0;
+      for (const t of traces) this.addTrace(t);
       this.generation.adopt(generation);
       this.consecutiveFailures++;
       this.flushing = false;
@@ -274,6 +288,7 @@ export class IngestService {
         { domains: batch.size, events, durationMs: Date.now() - started, chunks: chunks.length },
         err,
         retryIn,
+        token,
       );
       if (!this.closed) {
         this.retryTimer = setTimeout(() => {

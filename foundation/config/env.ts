@@ -34,6 +34,18 @@ export function int(opts: { min: number; max: number; default?: number }): EnvVa
   };
 }
 
+export function decimal(opts: { min: number; max: number; default?: number }): EnvVar<number> {
+  return {
+    accepts: `a number from ${opts.min} to ${opts.max}`,
+    default: opts.default,
+    parse(raw) {
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw.trim())) return undefined;
+      const n = Number(raw.trim());
+      return Number.isFinite(n) && n >= opts.min && n <= opts.max ? n : undefined;
+    },
+  };
+}
+
 export function oneOf<const T extends string>(values: readonly T[], def?: T): EnvVar<T> {
   return {
     accepts: `one of ${values.join(', ')}`,

@@ -1,6 +1,7 @@
 // The global Nest exception filter: every error leaves as JSON in the shape of
 // http-error.ts. 5xx errors are logged with their stack; clients never see one.
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorMapper, errorAnswer, fromFrameworkError, HttpErrorAnswer } from './http-error';
 
@@ -16,6 +17,7 @@ export class JsonErrorFilter implements ExceptionFilter {
     const request = ctx.getRequest<FastifyRequest>();
     const answer = this.toAnswer(exception);
     if (answer.status >= 500 && answer.status !== 503) {
+      if (exception instanceof Error) trace.getActiveSpan()?.recordException(exception);
       this.logger.error(
         { err: exception, reqId: request?.id, url: request?.url },
         exception instanceof Error ? exception.message : 'unexpected error',

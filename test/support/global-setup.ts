@@ -1,2 +1,8 @@
-// Jest global setup: starts the real servers the integration tests need.
-export default async function globalSetup(): Promise<void> {}
+// Jest global setup: starts the real servers the integration tests need, each
+// from its own module, and hands their URLs to the test workers through
+// process.env (TEST_DATABASE_URL, ...). Servers start in parallel.
+import { startSharedPostgres } from './postgres';
+
+export default async function globalSetup(): Promise<void> {
+  await Promise.all([startSharedPostgres()]);
+}

@@ -1,2 +1,6 @@
 // Jest global teardown: stops what global-setup started.
-export default async function globalTeardown(): Promise<void> {}
+import { stopSharedPostgres } from './postgres';
+
+export default async function globalTeardown(): Promise<void> {
+  await Promise.all([stopSharedPostgres()]);
+}

@@ -1,0 +1,51 @@
+// Which PostgreSQL the service (and the migrate command) talks to: DATABASE_URL
+// when set, else the embedded server under the project's .data/ directory.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { EmbeddedPostgres, startEmbeddedPostgres } from '../business/adapters/postgres/embedded-postgres';
+import { AppConfig } from './config';
+
+export const EMBEDDED_DATABASE = 'catchall';
+
+export interface Database {
+  url: string;
+  /** Set when this process started (or took over) the embedded server; stop it last. */
+  embedded?: EmbeddedPostgres;
+}
+
+export async function openDatabase(
+  config: Pick<AppConfig, 'DATABASE_URL' | 'EMBEDDED_PG_PORT' | 'EMBEDDED_PG_DIR'>,
+  log: (msg: string) => void,
+): Promise<Database> {
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL };
+  const dataDir = config.EMBEDDED_PG_DIR ?? join(projectRoot(), '.data', 'postgres');
+  const started = Date.now();
+  const embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT, database: EMBEDDED_DATABASE });
+  log(
+    `embedded PostgreSQL ${embedded.adopted ? 'taken over (left running by an earlier process)' : 'started'} ` +
+      `in ${Date.now() - started} ms: data ${embedded.dataDir}, log ${embedded.logFile}, url ${maskUrl(embedded.url)}`,
+  );
+  return { url: embedded.url, embedded };
+}
+
+/** A database URL fit for logs: the password replaced by ***. */
+export function maskUrl(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '***';
+  }
+}
+
+/** The directory holding package.json, from compiled (dist/app) or source (app) code. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}

@@ -1,0 +1,63 @@
+// The tracing settings in effect: the OTEL_* variables of app/config.ts with the
+// defaults that depend on NODE_ENV filled in.
+//
+//                       development / test                 production
+//   sampler ratio       1 (every root trace)               0.01
+//   traces per second   at most 100 (TRACES_MAX_PER_SECOND) no cap
+//   exporter            none, or otlp when an OTLP         otlp (http://localhost:4318
+//                       endpoint variable is set             unless configured)
+//   trace page          on (/debug/traces)                 off unless TRACES_UI=true
+//
+// The trace page shows what the sampler keeps, like any exporter: in production
+// with TRACES_UI=true it sees 1% of the traffic (raise OTEL_TRACES_SAMPLER_ARG on
+// one instance to see more). A flush that carries a sampled request is always
+// sampled, so the links from the request to its flush are never dangling.
+import type { SamplerName } from '../../foundation/tracing/sampler';
+import type { OtlpProtocol, TraceExporterName } from '../../foundation/tracing/tracing';
+import { otlpTracesUrl } from '../../foundation/tracing/otel-env';
+import { AppConfig } from '../config';
+
+export const PRODUCTION_SAMPLER_RATIO = 0.01;
+export const DEVELOPMENT_SAMPLER_RATIO = 1;
+/** Development traces every request made by hand, but not every request of a load test. */
+export const DEVELOPMENT_MAX_PER_SECOND = 100;
+
+export interface TracingSettings {
+  enabled: boolean;
+  sampler: SamplerName;
+  ratio: number;
+  maxPerSecond: number;
+  exporter: TraceExporterName;
+  otlpUrl: string;
+  otlpProtocol: OtlpProtocol;
+  ui: boolean;
+}
+
+export function tracingSettings(config: AppConfig): TracingSettings {
+  const production = config.NODE_ENV === 'production';
+  const endpointSet = !!(config.OTEL_EXPORTER_OTLP_ENDPOINT || config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  return {
+    enabled: !config.OTEL_SDK_DISABLED,
+    sampler: config.OTEL_TRACES_SAMPLER,
+    ratio: config.OTEL_TRACES_SAMPLER_ARG ?? (production ? PRODUCTION_SAMPLER_RATIO : DEVELOPMENT_SAMPLER_RATIO),
+    maxPerSecond: config.TRACES_MAX_PER_SECOND ?? (production ? 0 : DEVELOPMENT_MAX_PER_SECOND),
+    exporter: config.OTEL_TRACES_EXPORTER ?? (production || endpointSet ? 'otlp' : 'none'),
+    otlpUrl: otlpTracesUrl(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, config.OTEL_EXPORTER_OTLP_ENDPOINT),
+    otlpProtocol: config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL,
+    ui: !config.OTEL_SDK_DISABLED && (config.TRACES_UI ?? !production),
+  };
+}
+
+/** The settings in effect, for the configuration log line. */
+export function describeTracing(config: AppConfig): Record<string, unknown> {
+  const s = tracingSettings(config);
+  if (!s.enabled) return { enabled: false };
+  return {
+    sampler: s.sampler,
+    ratio: s.ratio,
+    maxPerSecond: s.maxPerSecond || 'no cap',
+    exporter: s.exporter,
+    ...(s.exporter === 'otlp' ? { otlpUrl: s.otlpUrl, otlpProtocol: s.otlpProtocol } : {}),
+    tracePage: s.ui ? '/debug/traces' : 'off',
+  };
+}

@@ -1,0 +1,55 @@
+// How tracing plugs into the app, in one place so that the module and the
+// server each need one line: server spans on Fastify, the trace page module,
+// trace ids on log lines, and the flush spans of the ingest service. Every
+// function is a no-op when tracing is off (OTEL_SDK_DISABLED=true).
+import type { DynamicModule } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+import type { LoggerOptions } from '../../foundation/logger/logger';
+import { traceFastify } from '../../foundation/tracing/fastify-tracing';
+import { activeTraceLogFields } from '../../foundation/tracing/trace-context';
+import { AppConfig } from '../config';
+import { TRACE_PAGE_ROUTE } from '../handlers/traces.http.controller';
+import { FlushSpans } from './flush-spans';
+import { tracingSettings } from './settings';
+import { currentTracing, packageVersion, SERVICE_NAME } from './setup';
+import { TracePageModule } from './trace-page.module';
+
+/** Routes that get no span: scrapes, probes and the trace page would crowd out real traffic. */
+export const UNTRACED_ROUTES = ['/metrics', '/health', '/health/live', '/health/ready', TRACE_PAGE_ROUTE];
+
+export function traceServer(fastify: FastifyInstance): void {
+  const tracing = currentTracing();
+  if (tracing) traceFastify(fastify, { tracer: tracing.tracer, ignoreRoutes: UNTRACED_ROUTES });
+}
+
+/** The trace page module when the page is on. */
+export function tracingModules(config: AppConfig): DynamicModule[] {
+  const buffer = currentTracing()?.buffer;
+  if (!buffer) return [];
+  const s = tracingSettings(config);
+  return [
+    TracePageModule.forRoot(buffer, {
+      title: `Traces · ${config.OTEL_SERVICE_NAME ?? SERVICE_NAME}`,
+      facts: {
+        version: packageVersion(),
+        env: config.NODE_ENV,
+        pid: process.pid,
+        sampler: `${s.sampler.includes('traceidratio') ? `${s.sampler} ${s.ratio}` : s.sampler}${s.maxPerSecond ? `, at most ${s.maxPerSecond} traces/s` : ''}`,
+        exporter: s.exporter === 'otlp' ? `otlp ${s.otlpUrl}` : s.exporter,
+      },
+    }),
+  ];
+}
+
+/**
+ * Log fields that tie a line to its trace (trace_id, span_id, trace_flags), from
+ * the active context; the per-request line is written while it is still active.
+ */
+export function traceLogOptions(): Pick<LoggerOptions, 'mixin'> {
+  return currentTracing() ? { mixin: activeTraceLogFields } : {};
+}
+
+export function createFlushSpans(): FlushSpans | undefined {
+  const tracing = currentTracing();
+  return tracing ? new FlushSpans(tracing.tracer) : undefined;
+}

@@ -1,0 +1,170 @@
+// What tracing costs: throughput of the compiled service with tracing off
+// (OTEL_SDK_DISABLED=true) against the default tracing settings, in the same
+// run, rounds interleaved so that drift (thermal, other load) hits every
+// variant alike. The server is a child process (`node dist/app/main.js`,
+// STORE=memory); the load generator (autocannon) runs here, on the same box.
+//
+//   npx tsx bench/tracing-bench.ts [--duration 10] [--rounds 3] [--connections 100] [--no-build]
+//
+// Variants: "off"; "production defaults" (NODE_ENV=production: 1% sampled,
+// OTLP export to the default http://localhost:4318, where nothing listens here);
+// "development defaults" (NODE_ENV unset: every trace sampled into the trace
+// page buffer, no export). Prints a Markdown section for docs/benchmarks.md.
+import autocannon from 'autocannon';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+
+interface Variant {
+  name: string;
+  env: Record<string, string>;
+}
+
+const VARIANTS: Variant[] = [
+  { name: 'tracing off', env: { OTEL_SDK_DISABLED: 'true', NODE_ENV: 'production' } },
+  { name: 'production defaults', env: { NODE_ENV: 'production' } },
+  { name: 'development defaults', env: {} },
+];
+
+interface Workload {
+  name: string;
+  method: 'PUT' | 'GET';
+  path: (i: number) => string;
+}
+
+const DOMAINS = 10_000;
+const WORKLOADS: Workload[] = [
+  { name: 'PUT /events/{domain}/delivered (durable)', method: 'PUT', path: (i) => `/events/d${i % DOMAINS}.bench.com/delivered` },
+  { name: 'GET /domains/{domain}', method: 'GET', path: (i) => `/domains/d${i % DOMAINS}.bench.com` },
+];
+
+const root = join(__dirname, '..');
+const args = process.argv.slice(2);
+const arg = (name: string, def: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? def : Number(args[i + 1]);
+};
+const DURATION_S = arg('duration', 10);
+const ROUNDS = arg('rounds', 3);
+const CONNECTIONS = arg('connections', 100);
+const WARMUP_S = 2;
+
+async function startServer(v: Variant): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['dist/app/main.js'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      STORE: 'memory',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...v.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1], child });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited (${code}):\n${out}`)));
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+async function load(url: string, w: Workload, seconds: number): Promise<autocannon.Result> {
+  let i = 0;
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: w.method,
+        setupRequest: (req) => ({ ...req, path: w.path(i++) }),
+      },
+    ],
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main(): Promise<void> {
+  if (!args.includes('--no-build')) {
+    console.error('building: npx tsc -p tsconfig.build.json');
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  }
+  // rps[workload][variant] = one figure per round; p99 likewise.
+  const rps = WORKLOADS.map(() => VARIANTS.map(() => [] as number[]));
+  const p99 = WORKLOADS.map(() => VARIANTS.map(() => [] as number[]));
+  const errors = WORKLOADS.map(() => VARIANTS.map(() => 0));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotate the order each round so no variant always runs first.
+    for (let k = 0; k < VARIANTS.length; k++) {
+      const vi = (k + round) % VARIANTS.length;
+      const v = VARIANTS[vi];
+      const { url, child } = await startServer(v);
+      try {
+        for (let wi = 0; wi < WORKLOADS.length; wi++) {
+          await load(url, WORKLOADS[wi], WARMUP_S);
+          const r = await load(url, WORKLOADS[wi], DURATION_S);
+          rps[wi][vi].push(r.requests.average);
+          p99[wi][vi].push(r.latency.p99);
+          errors[wi][vi] += r.errors + r.timeouts + (r.non2xx ?? 0);
+          console.error(
+            `round ${round + 1}/${ROUNDS}  ${v.name.padEnd(22)} ${WORKLOADS[wi].method}  ${Math.round(r.requests.average)} req/s  p99 ${r.latency.p99} ms`,
+          );
+        }
+      } finally {
+        await stopServer(child);
+      }
+    }
+  }
+
+  const lines: string[] = [];
+  lines.push('## Tracing overhead (bench/tracing-bench.ts)');
+  lines.push('');
+  lines.push(
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, ${cpus().length} cores shared with the load generator; ` +
+      `autocannon ${CONNECTIONS} connections, ${DURATION_S} s per run after ${WARMUP_S} s warm-up, ${ROUNDS} interleaved rounds, ` +
+      `median shown; STORE=memory, ACK_MODE=durable, ${DOMAINS} distinct domains.`,
+  );
+  for (let wi = 0; wi < WORKLOADS.length; wi++) {
+    lines.push('');
+    lines.push(`**${WORKLOADS[wi].name}**`);
+    lines.push('');
+    lines.push('| variant | req/s (median) | runs | p99 ms (median) | cost vs off | errors |');
+    lines.push('|---|---:|---|---:|---:|---:|');
+    const base = median(rps[wi][0]);
+    for (let vi = 0; vi < VARIANTS.length; vi++) {
+      const m = median(rps[wi][vi]);
+      const cost = vi === 0 ? '—' : `${(((base - m) / base) * 100).toFixed(1)} %`;
+      lines.push(
+        `| ${VARIANTS[vi].name} | ${Math.round(m)} | ${rps[wi][vi].map((x) => Math.round(x)).join(', ')} | ${median(p99[wi][vi])} | ${cost} | ${errors[wi][vi]} |`,
+      );
+    }
+  }
+  console.log(lines.join('\n'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,305 @@
+// The PostgreSQL counter store. One flush is one statement: an upsert of every
+// delta from three arrays (unnest) that adds to the existing counts and returns
+// the new totals. A statement is its own transaction, so a flush is stored all
+// or nothing. Rows are sent sorted by name, so two nodes that flush overlapping
+// domains lock them in the same order and never deadlock.
+//
+// Exactly once: when the connection dies around the commit (the server was
+// stopped, the network dropped), the flush may or may not be stored, and the
+// ingest service would retry it. So each store has a row in flush_fences with
+// the sequence number of its last flush, advanced by the same statement (the
+// upsert only writes when the row holds the previous number). After an unclear
+// failure the store asks the database, waiting for it to come back if need be:
+// if the number was advanced, the flush is stored and apply succeeds; if not,
+// the store advances it itself (a fence: a late copy of the statement can no
+// longer write) and apply throws, so the retry is the only copy. Flushes of
+// one store therefore run one at a time (the ingest service flushes one chunk
+// at a time anyway).
+//
+// The hot path bypasses the ORM: it sends named statements (prepared once per
+// connection) through the pg Pool that TypeORM's DataSource owns, with the
+// arrays pre-encoded as PostgreSQL array literals and rows read as arrays.
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
+import type { DataSource } from 'typeorm';
+import { Counts, DomainCounts } from '../../models';
+import { CountDeltas, CounterStore } from '../../ports';
+import { poolOf } from './data-source';
+
+const UPSERT_SQL = `WITH fence AS (
+  UPDATE flush_fences SET seq = $5::bigint, fenced = false, updated_at = now()
+  WHERE node = $4 AND seq = $5::bigint - 1
+  RETURNING 1
+)
+INSERT INTO domains (name, delivered, bounced)
+SELECT d.name, d.delivered, d.bounced
+FROM fence, unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered, bounced)
+ON CONFLICT (name) DO UPDATE
+SET delivered = domains.delivered + EXCLUDED.delivered,
+    bounced = domains.bounced + EXCLUDED.bounced,
+    updated_at = now()
+RETURNING name, delivered, bounced`;
+
+const READ_SQL = 'SELECT name, delivered, bounced FROM domains WHERE name = ANY($1::text[])';
+
+/** Claims a sequence number that an unclear flush did not advance, so that flush can never be stored. */
+const FENCE_SQL = `UPDATE flush_fences SET seq = $2::bigint, fenced = true, updated_at = now()
+WHERE node = $1 AND seq = $2::bigint - 1`;
+
+const FENCE_STATE_SQL = 'SELECT seq, fenced FROM flush_fences WHERE node = $1';
+
+/** Rows of stores that have not flushed for this long are deleted when a store opens. */
+const FENCE_RETENTION = '30 days';
+
+const RESOLVE_RETRY_MS = { first: 50, max: 1_000 };
+
+export type StoreStatement = 'upsert' | 'read' | 'ping' | 'resolve';
+
+/** What the store reports for metrics; the app wires it to Prometheus. */
+export interface PostgresStoreObserver {
+  statement?(statement: StoreStatement, durationMs: number, ok: boolean): void;
+  rowsUpserted?(rows: number): void;
+  /** A flush whose outcome was unclear, once resolved. */
+  flushResolved?(stored: boolean): void;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/** A row as pg returns it with rowMode 'array': name, delivered, bounced (bigint as text). */
+type CountRow = [string, string, string];
+
+export class PostgresCounterStore extends CounterStore {
+  readonly kind = 'postgres';
+  private readonly pool: Pool;
+  private seq = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  /**
+   * Registers this store in flush_fences and returns it.
+   * @param dataSource an initialised DataSource with the schema migrated
+   * @param onClosed runs after the DataSource is destroyed (stops an embedded server)
+   */
+  static async open(
+    dataSource: DataSource,
+    observer: PostgresStoreObserver = {},
+    onClosed?: () => Promise<void>,
+  ): Promise<PostgresCounterStore> {
+    const store = new PostgresCounterStore(dataSource, randomUUID(), observer, onClosed);
+    await store.pool.query(`DELETE FROM flush_fences WHERE updated_at < now() - interval '${FENCE_RETENTION}'`);
+    await store.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, 0)', [store.node]);
+    return store;
+  }
+
+  private constructor(
+    private readonly dataSource: DataSource,
+    /** This store's row in flush_fences. */
+    readonly node: string,
+    private readonly observer: PostgresStoreObserver,
+    private readonly onClosed?: () => Promise<void>,
+  ) {
+    super();
+    this.pool = poolOf(dataSource);
+  }
+
+  apply(deltas: CountDeltas): Promise<DomainCounts[]> {
+    const run = this.tail.then(() => this.applyNow(deltas));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async read(names: readonly string[]): Promise<Map<string, Counts>> {
+    const out = new Map<string, Counts>();
+    if (names.length === 0) return out;
+    const rows = await this.run<CountRow>('read', {
+      name: 'catchall_read',
+      text: READ_SQL,
+      values: [toTextArray([...new Set(names)])],
+    });
+    for (const row of rows) out.set(row[0], toCounts(row));
+    return out;
+  }
+
+  async ping(): Promise<void> {
+    await this.run('ping', { text: 'SELECT 1', values: [] });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    } finally {
+      await this.onClosed?.();
+    }
+  }
+
+  /** Connections of the pool, for metrics. */
+  poolStats(): PoolStats {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
+  private async applyNow(deltas: CountDeltas): Promise<DomainCounts[]> {
+    if (deltas.size === 0) return [];
+    if (this.closed) throw new Error('the postgres store is closed');
+    const params = toUpsertParams(deltas);
+    const seq = this.seq + 1;
+    const started = performance.now();
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      // Nothing was sent: clearly not stored.
+      this.observer.statement?.('upsert', performance.now() - started, false);
+      throw err;
+    }
+    let rows: CountRow[];
+    try {
+      const result = await client.query<CountRow>({
+        name: 'catchall_upsert',
+        text: UPSERT_SQL,
+        values: [...params, this.node, seq],
+        rowMode: 'array',
+      });
+      client.release();
+      rows = result.rows;
+    } catch (err) {
+      client.release(true);
+      this.observer.statement?.('upsert', performance.now() - started, false);
+      this.seq = seq;
+      const stored = await this.resolve(seq);
+      this.observer.flushResolved?.(stored);
+      if (!stored) throw err;
+      return this.totals(deltas);
+    }
+    this.observer.statement?.('upsert', performance.now() - started, true);
+    if (rows.length !== deltas.size) {
+      // The fence row did not hold our previous number (deleted or changed by
+      // hand): nothing was written. Take its number and let the caller retry.
+      await this.adoptFence();
+      throw new Error('flush refused by its fence (flush_fences row was changed); it will be retried');
+    }
+    this.seq = seq;
+    this.observer.rowsUpserted?.(rows.length);
+    return rows.map(toDomainCounts);
+  }
+
+  /**
+   * Whether the flush numbered seq was stored, asking until the database
+   * answers (or the store is closed). Fences it off when it was not.
+   */
+  private async resolve(seq: number): Promise<boolean> {
+    let delay = RESOLVE_RETRY_MS.first;
+    for (;;) {
+      try {
+        const fenced = await this.run('resolve', { text: FENCE_SQL, values: [this.node, seq] }, true);
+        if (fenced.rowCount === 1) return false;
+        // Not fenced now: either the flush advanced the number, or an earlier
+        // fence attempt of ours did (its answer was lost), or the row is gone.
+        const state = await this.run('resolve', { text: FENCE_STATE_SQL, values: [this.node] }, true);
+        const row = state.rows[0] as [string, boolean] | undefined;
+        if (!row) {
+          await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.node, seq]);
+          return false;
+        }
+        return Number(row[0]) === seq && !row[1];
+      } catch {
+        if (this.closed) throw new Error(`the postgres store closed while flush ${seq} was in doubt`);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, RESOLVE_RETRY_MS.max);
+      }
+    }
+  }
+
+  private async adoptFence(): Promise<void> {
+    await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.node, this.seq]);
+    const state = await this.pool.query<{ seq: string }>('SELECT seq FROM flush_fences WHERE node = $1', [this.node]);
+    this.seq = Number(state.rows[0]?.seq ?? this.seq);
+  }
+
+  /** Totals of the domains of a flush that was stored but whose answer was lost. */
+  private async totals(deltas: CountDeltas): Promise<DomainCounts[]> {
+    const totals = await this.read([...deltas.keys()]);
+    this.observer.rowsUpserted?.(totals.size);
+    return [...totals].map(([name, c]) => ({ name, ...c }));
+  }
+
+  private async run<R extends unknown[]>(
+    statement: StoreStatement,
+    query: Omit<QueryArrayConfig, 'rowMode'>,
+    full?: false,
+  ): Promise<R[]>;
+  private async run<R extends unknown[]>(
+    statement: StoreStatement,
+    query: Omit<QueryArrayConfig, 'rowMode'>,
+    full: true,
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
+  private async run<R extends unknown[]>(
+    statement: StoreStatement,
+    query: Omit<QueryArrayConfig, 'rowMode'>,
+    full = false,
+  ): Promise<R[] | { rows: R[]; rowCount: number | null }> {
+    const started = performance.now();
+    try {
+      const result = await this.pool.query<R>({ ...query, rowMode: 'array' });
+      this.observer.statement?.(statement, performance.now() - started, true);
+      return full ? result : result.rows;
+    } catch (err) {
+      this.observer.statement?.(statement, performance.now() - started, false);
+      throw err;
+    }
+  }
+}
+
+/**
+ * The upsert's three array parameters, sorted by name. Throws before anything
+ * is sent when a count is not a non-negative safe integer (all or nothing).
+ */
+export function toUpsertParams(deltas: CountDeltas): [string, string, string] {
+  const names = [...deltas.keys()].sort();
+  const delivered = new Array<number>(names.length);
+  const bounced = new Array<number>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const c = deltas.get(names[i]) as Counts;
+    if (!isCount(c.delivered) || !isCount(c.bounced)) {
+      throw new RangeError(`counts must be non-negative safe integers (domain ${JSON.stringify(names[i])})`);
+    }
+    delivered[i] = c.delivered;
+    bounced[i] = c.bounced;
+  }
+  return [toTextArray(names), `{${delivered.join(',')}}`, `{${bounced.join(',')}}`];
+}
+
+/** A PostgreSQL array literal of strings, every element quoted (so "NULL" stays a string). */
+export function toTextArray(values: readonly string[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    out += '"' + (/["\\]/.test(v) ? v.replace(/["\\]/g, '\\$&') : v) + '"';
+  }
+  return out + '}';
+}
+
+export function toDomainCounts(row: CountRow): DomainCounts {
+  return { name: row[0], delivered: toCount(row[1]), bounced: toCount(row[2]) };
+}
+
+export function toCounts(row: CountRow): Counts {
+  return { delivered: toCount(row[1]), bounced: toCount(row[2]) };
+}
+
+/** A bigint column (text from pg) as a number; counts past 2^53 would lose precision, so they fail loudly. */
+export function toCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`count ${value} is beyond the exact range of a number`);
+  return n;
+}
+
+function isCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}

@@ -1,0 +1,32 @@
+// Small helpers over the active trace context: the handle of a sampled span (to
+// link a later batch job to it) and the fields that tie a log line to a trace.
+import { isSpanContextValid, SpanContext, trace, TraceFlags } from '@opentelemetry/api';
+
+/** The active span's context when it is sampled, else undefined (nothing worth linking to). */
+export function sampledActiveSpanContext(): SpanContext | undefined {
+  const span = trace.getActiveSpan();
+  if (span === undefined) return undefined;
+  const sc = span.spanContext();
+  return (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? sc : undefined;
+}
+
+/** True for a value that is a span context (handles travel through code that sees them as unknown). */
+export function isSpanContext(value: unknown): value is SpanContext {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<SpanContext>;
+  return typeof v.traceId === 'string' && typeof v.spanId === 'string' && typeof v.traceFlags === 'number';
+}
+
+/** `{trace_id, span_id, trace_flags}`, or `{}` outside a trace. */
+export type TraceLogFields = Record<string, string>;
+
+/** trace_id, span_id and trace_flags (OpenTelemetry's log field names) of a span context. */
+export function logFieldsOf(sc: SpanContext | undefined): TraceLogFields {
+  if (sc === undefined || !isSpanContextValid(sc)) return {};
+  return { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: sc.traceFlags.toString(16).padStart(2, '0') };
+}
+
+/** The log fields of the active span; a pino mixin. */
+export function activeTraceLogFields(): TraceLogFields {
+  return logFieldsOf(trace.getActiveSpan()?.spanContext());
+}

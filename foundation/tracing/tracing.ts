@@ -1,0 +1,208 @@
+// OpenTelemetry tracing for a Node service, set up from explicit, already
+// validated options (the caller parses OTEL_* variables): one NodeSDK with a
+// resource (service name, version, instance), a ratio sampler, batch export
+// (OTLP over HTTP, console or none), the in-process TraceBuffer when asked, and
+// only the instrumentations named (pg, ioredis). Start it before the modules it
+// instruments are loaded. Export runs in the background: a collector that is
+// down or slow costs dropped spans (the batch queue is bounded), never a request.
+import { diag, DiagLogger, DiagLogLevel, trace, Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { hostname } from 'node:os';
+import { createSampler, SamplerName } from './sampler';
+import { TraceBuffer, TraceBufferOptions } from './trace-buffer';
+
+export type TraceExporterName = 'otlp' | 'console' | 'none';
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export type InstrumentationName = 'pg' | 'ioredis';
+export type DiagLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+
+export interface TracingOptions {
+  serviceName: string;
+  serviceVersion: string;
+  instanceId: string;
+  /** Extra resource attributes (OTEL_RESOURCE_ATTRIBUTES); the three above win over them. */
+  resourceAttributes?: Record<string, string>;
+  sampler: SamplerName;
+  samplerRatio: number;
+  /** Cap on new traces started per second (0: none). */
+  samplerMaxPerSecond: number;
+  /** A name, or an exporter instance (tests pass an in-memory one). */
+  exporter: TraceExporterName | SpanExporter;
+  otlp: {
+    /** The full traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or the base endpoint + /v1/traces). */
+    url: string;
+    protocol: OtlpProtocol;
+    headers: Record<string, string>;
+    timeoutMs: number;
+  };
+  batch: { scheduleDelayMs: number; exportTimeoutMs: number; maxQueueSize: number; maxExportBatchSize: number };
+  /** Keep traces in process for a trace page; false for none. */
+  buffer: Partial<TraceBufferOptions> | false;
+  instrumentations: readonly InstrumentationName[];
+  /** Where the SDK's own warnings go (export failures); rate limited. */
+  diagLevel: DiagLevel;
+  log: (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void;
+}
+
+export interface Tracing {
+  readonly tracer: Tracer;
+  /** The in-process buffer, when the options asked for one. */
+  readonly buffer: TraceBuffer | undefined;
+  /** Exports what is queued (tests, shutdown). */
+  forceFlush(): Promise<void>;
+  /** Exports what is queued and stops; gives up after timeoutMs so a dead collector cannot hold up an exit. */
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+/** Messages from the SDK are repeated at most this often (an unreachable collector fails every batch). */
+const DIAG_REPEAT_MS = 60_000;
+
+export function startTracing(opts: TracingOptions): Tracing {
+  diag.setLogger(rateLimited(opts.log, DIAG_REPEAT_MS), { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
+
+  const buffer = opts.buffer === false ? undefined : new TraceBuffer(opts.buffer);
+  const processors: SpanProcessor[] = [];
+  const exporter = createExporter(opts);
+  if (exporter) {
+    processors.push(
+      new BatchSpanProcessor(exporter, {
+        scheduledDelayMillis: opts.batch.scheduleDelayMs,
+        exportTimeoutMillis: opts.batch.exportTimeoutMs,
+        maxQueueSize: opts.batch.maxQueueSize,
+        maxExportBatchSize: Math.min(opts.batch.maxExportBatchSize, opts.batch.maxQueueSize),
+      }),
+    );
+  }
+  if (buffer) processors.push(buffer);
+
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      'host.name': hostname(),
+      'process.pid': process.pid,
+      'process.runtime.name': 'nodejs',
+      'process.runtime.version': process.versions.node,
+      ...opts.resourceAttributes,
+      [ATTR_SERVICE_NAME]: opts.serviceName,
+      [ATTR_SERVICE_VERSION]: opts.serviceVersion,
+      'service.instance.id': opts.instanceId,
+    }),
+    autoDetectResources: false,
+    sampler: createSampler(opts.sampler, opts.samplerRatio, opts.samplerMaxPerSecond),
+    // With no processor at all the SDK would fall back to OTEL_TRACES_EXPORTER from process.env.
+    spanProcessors: processors.length > 0 ? processors : [new NoopProcessor()],
+    instrumentations: createInstrumentations(opts.instrumentations),
+    // Traces only: without these the SDK starts OTLP metric and log exporters by default.
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  // NodeSDK installs a console logger of its own when OTEL_LOG_LEVEL is set: keep ours.
+  diag.setLogger(rateLimited(opts.log, DIAG_REPEAT_MS), { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
+
+  const tracer = trace.getTracer(opts.serviceName, opts.serviceVersion);
+  let stopped: Promise<void> | undefined;
+  return {
+    tracer,
+    buffer,
+    forceFlush: () => Promise.all(processors.map((p) => p.forceFlush())).then(() => undefined),
+    shutdown(timeoutMs: number) {
+      stopped ??= sdk.shutdown().catch((err: unknown) => opts.log('warn', `tracing shutdown: ${errorText(err)}`));
+      return withDeadline(stopped, timeoutMs);
+    },
+  };
+}
+
+function createExporter(opts: TracingOptions): SpanExporter | undefined {
+  if (typeof opts.exporter === 'object') return opts.exporter;
+  switch (opts.exporter) {
+    case 'none':
+      return undefined;
+    case 'console':
+      return new ConsoleSpanExporter();
+    case 'otlp': {
+      const config = { url: opts.otlp.url, headers: opts.otlp.headers, timeoutMillis: opts.otlp.timeoutMs };
+      return opts.otlp.protocol === 'http/json' ? new OTLPJsonTraceExporter(config) : new OTLPProtoTraceExporter(config);
+    }
+  }
+}
+
+function createInstrumentations(names: readonly InstrumentationName[]): Instrumentation[] {
+  return names.map((name) => {
+    switch (name) {
+      // requireParentSpan: a query outside a traced request or flush makes no span
+      // (no orphan root traces from pool housekeeping or health probes).
+      case 'pg':
+        return new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true });
+      case 'ioredis':
+        return new IORedisInstrumentation({ requireParentSpan: true });
+    }
+  });
+}
+
+class NoopProcessor implements SpanProcessor {
+  onStart(): void {}
+  onEnd(): void {}
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function diagLevel(level: DiagLevel): DiagLogLevel {
+  const levels: Record<DiagLevel, DiagLogLevel> = {
+    none: DiagLogLevel.NONE,
+    error: DiagLogLevel.ERROR,
+    warn: DiagLogLevel.WARN,
+    info: DiagLogLevel.INFO,
+    debug: DiagLogLevel.DEBUG,
+    verbose: DiagLogLevel.VERBOSE,
+    all: DiagLogLevel.ALL,
+  };
+  return levels[level];
+}
+
+/** A DiagLogger that writes each distinct message at most once per `repeatMs`. */
+function rateLimited(log: TracingOptions['log'], repeatMs: number): DiagLogger {
+  const last = new Map<string, number>();
+  const write = (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, ...args: unknown[]) => {
+    const text = [message, ...args.map(errorText)].join(' ').slice(0, 500);
+    const key = text.slice(0, 80);
+    const now = Date.now();
+    if ((last.get(key) ?? -Infinity) > now - repeatMs) return;
+    if (last.size > 100) last.clear();
+    last.set(key, now);
+    log(level, `opentelemetry: ${text}`);
+  };
+  return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug'), verbose: write('debug') };
+}
+
+function errorText(v: unknown): string {
+  if (v instanceof Error) return v.message;
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function withDeadline(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void p.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

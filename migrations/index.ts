@@ -1,0 +1,7 @@
+// Every schema migration, oldest first. TypeORM orders them by the timestamp in
+// the class name; listing them here (rather than a glob) works the same from
+// ts sources (tsx, jest) and from compiled dist/.
+import { CreateDomains1795470000000 } from './1795470000000-create-domains';
+import { CreateFlushFences1795470000001 } from './1795470000001-create-flush-fences';
+
+export const MIGRATIONS = [CreateDomains1795470000000, CreateFlushFences1795470000001];

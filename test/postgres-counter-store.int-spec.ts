@@ -1,0 +1,179 @@
+// The postgres adapter against a real PostgreSQL: the counter-store contract,
+// flushes whose outcome is unclear (exactly once), and the migrations.
+import type { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { createPostgresDataSource, poolOf } from '../business/adapters/postgres/data-source';
+import { migrateDown, migrateUp, migrationStatus } from '../business/adapters/postgres/migrate';
+import { PostgresCounterStore } from '../business/adapters/postgres/postgres-counter-store.adapter';
+import { MIGRATIONS } from '../migrations';
+import { describeCounterStoreContract, deltas } from './contracts/counter-store.contract';
+import { createTestDatabase, dropTestDatabase, truncateTestDatabase } from './support/postgres';
+
+let url: string;
+let admin: DataSource;
+
+function dataSource(poolSize = 8, dbUrl = url): DataSource {
+  return createPostgresDataSource({ url: dbUrl, poolSize, migrations: MIGRATIONS });
+}
+
+async function openStore(): Promise<PostgresCounterStore> {
+  const ds = dataSource();
+  await ds.initialize();
+  return PostgresCounterStore.open(ds);
+}
+
+beforeAll(async () => {
+  url = await createTestDatabase('counter_store_test');
+  admin = dataSource(2);
+  await admin.initialize();
+  await migrateUp(admin);
+});
+
+afterAll(async () => {
+  await admin?.destroy();
+  if (url) await dropTestDatabase(url);
+});
+
+describeCounterStoreContract('postgres', async () => {
+  await truncateTestDatabase(admin);
+  return openStore();
+});
+
+describe('postgres store: a flush whose answer is lost', () => {
+  let store: PostgresCounterStore;
+  let pool: Pool;
+  let fault: 'none' | 'after-commit' | 'before-send' = 'none';
+
+  beforeEach(async () => {
+    await truncateTestDatabase(admin);
+    const ds = dataSource();
+    await ds.initialize();
+    pool = poolOf(ds);
+    // Fault injection: the connection "dies" around the upsert.
+    const connect = pool.connect.bind(pool) as (cb?: unknown) => Promise<PoolClient> | undefined;
+    (pool as unknown as { connect: unknown }).connect = (cb?: unknown) => {
+      // pool.query() connects with a callback: leave that path alone.
+      if (cb) return connect(cb);
+      return (connect() as Promise<PoolClient>).then(wrap);
+    };
+    const wrap = (client: PoolClient): PoolClient => {
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as unknown as { query: unknown }).query = async (...args: unknown[]) => {
+        const q = args[0] as { name?: string };
+        if (q?.name === 'catchall_upsert' && fault !== 'none') {
+          const mode = fault;
+          fault = 'none';
+          if (mode === 'after-commit') await query(q);
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return query(...args);
+      };
+      return client;
+    };
+    store = await PostgresCounterStore.open(ds);
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('succeeds without storing twice when the flush was committed', async () => {
+    await store.apply(deltas({ 'a.com': [1, 0] }));
+    fault = 'after-commit';
+    const rows = await store.apply(deltas({ 'a.com': [2, 0], 'b.com': [0, 1] }));
+    expect(rows.sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+      { name: 'a.com', delivered: 3, bounced: 0 },
+      { name: 'b.com', delivered: 0, bounced: 1 },
+    ]);
+    await store.apply(deltas({ 'a.com': [1, 0] }));
+    expect((await store.read(['a.com', 'b.com'])).get('a.com')).toEqual({ delivered: 4, bounced: 0 });
+  });
+
+  it('fails when the flush was not committed, and the retry is stored once', async () => {
+    fault = 'before-send';
+    const batch = deltas({ 'a.com': [2, 0] });
+    await expect(store.apply(batch)).rejects.toThrow('Connection terminated');
+    expect((await store.read(['a.com'])).size).toBe(0);
+    await store.apply(batch);
+    expect((await store.read(['a.com'])).get('a.com')).toEqual({ delivered: 2, bounced: 0 });
+  });
+
+  it('fences a lost flush so that a late copy of it cannot be stored', async () => {
+    fault = 'before-send';
+    await expect(store.apply(deltas({ 'a.com': [5, 0] }))).rejects.toThrow();
+    // The statement of that flush (sequence 1) arriving late: refused by the fence.
+    const late = await pool.query(
+      `WITH fence AS (UPDATE flush_fences SET seq = 1 WHERE node = $1 AND seq = 0 RETURNING 1)
+       INSERT INTO domains (name, delivered, bounced) SELECT 'a.com', 5, 0 FROM fence RETURNING name`,
+      [store.node],
+    );
+    expect(late.rowCount).toBe(0);
+    await store.apply(deltas({ 'a.com': [5, 0] }));
+    expect((await store.read(['a.com'])).get('a.com')).toEqual({ delivered: 5, bounced: 0 });
+  });
+});
+
+describe('migrations', () => {
+  let migUrl: string;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    migUrl = await createTestDatabase('migrations_test');
+    ds = dataSource(4, migUrl);
+    await ds.initialize();
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    if (migUrl) await dropTestDatabase(migUrl);
+  });
+
+  const tables = async () =>
+    (
+      await ds.query<{ table_name: string }[]>(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences') ORDER BY 1",
+      )
+    ).map((r) => r.table_name);
+
+  it('apply on an empty database (concurrently from two nodes) and revert cleanly', async () => {
+    expect(await tables()).toEqual([]);
+    const other = dataSource(1, migUrl);
+    await other.initialize();
+    try {
+      const [a, b] = await Promise.all([migrateUp(ds), migrateUp(other)]);
+      // One node applied everything, the other found nothing pending.
+      expect([...a, ...b].sort()).toEqual(MIGRATIONS.map((m) => m.name).sort());
+    } finally {
+      await other.destroy();
+    }
+    expect(await tables()).toEqual(['domains', 'flush_fences']);
+    expect((await migrationStatus(ds)).every((m) => m.applied)).toBe(true);
+
+    const columns = await ds.query<{ column_name: string; data_type: string; is_nullable: string }[]>(
+      "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'domains' ORDER BY ordinal_position",
+    );
+    expect(columns).toEqual([
+      { column_name: 'name', data_type: 'text', is_nullable: 'NO' },
+      { column_name: 'delivered', data_type: 'bigint', is_nullable: 'NO' },
+      { column_name: 'bounced', data_type: 'bigint', is_nullable: 'NO' },
+      { column_name: 'updated_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
+    ]);
+
+    expect(await migrateDown(ds)).toBe('CreateFlushFences1795470000001');
+    expect(await migrateDown(ds)).toBe('CreateDomains1795470000000');
+    expect(await migrateDown(ds)).toBeUndefined();
+    expect(await tables()).toEqual([]);
+    expect((await migrationStatus(ds)).some((m) => m.applied)).toBe(false);
+
+    // And again, from scratch.
+    expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
+    expect(await tables()).toEqual(['domains', 'flush_fences']);
+  });
+});
+
+describe('test database guard', () => {
+  it('refuses a database whose name does not say test', async () => {
+    await expect(createTestDatabase('catchall')).rejects.toThrow(/must contain "test"/);
+    await expect(dropTestDatabase(url.replace(/\/[^/]*$/, '/postgres'))).rejects.toThrow(/must contain "test"/);
+  });
+});
