@@ -46,7 +46,7 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
   } catch (err) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
-    throw new Error(`database ${maskUrl(db.url)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`database ${maskUrl(db.url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   storeMetrics.watch(store);
   logger.log(

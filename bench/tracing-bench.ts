@@ -9,10 +9,14 @@
 // Variants: "off"; "production defaults" (NODE_ENV=production: 1% sampled,
 // OTLP export to the default http://localhost:4318, where nothing listens here);
 // "development defaults" (NODE_ENV unset: every trace sampled into the trace
-// page buffer, no export). Prints a Markdown section for docs/benchmarks.md.
+// page buffer, at most 100 new traces a second, no export). Besides
+// throughput it reports the server's CPU time per request (from /proc), which
+// other load on the box disturbs much less than throughput. Prints a Markdown
+// section for docs/benchmarks.md.
 import autocannon from 'autocannon';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
@@ -101,6 +105,15 @@ async function load(url: string, w: Workload, seconds: number): Promise<autocann
   });
 }
 
+/** CPU time (user + system) of a process in microseconds, from /proc (Linux); NaN elsewhere. */
+function cpuMicros(pid: number | undefined): number {
+  const file = `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(file)) return NaN;
+  const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -114,6 +127,7 @@ async function main(): Promise<void> {
   // rps[workload][variant] = one figure per round; p99 likewise.
   const rps = WORKLOADS.map(() => VARIANTS.map(() => [] as number[]));
   const p99 = WORKLOADS.map(() => VARIANTS.map(() => [] as number[]));
+  const cpu = WORKLOADS.map(() => VARIANTS.map(() => [] as number[]));
   const errors = WORKLOADS.map(() => VARIANTS.map(() => 0));
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order each round so no variant always runs first.
@@ -124,12 +138,15 @@ async function main(): Promise<void> {
       try {
         for (let wi = 0; wi < WORKLOADS.length; wi++) {
           await load(url, WORKLOADS[wi], WARMUP_S);
+          const cpuBefore = cpuMicros(child.pid);
           const r = await load(url, WORKLOADS[wi], DURATION_S);
+          const perRequest = (cpuMicros(child.pid) - cpuBefore) / r.requests.total;
+          cpu[wi][vi].push(perRequest);
           rps[wi][vi].push(r.requests.average);
           p99[wi][vi].push(r.latency.p99);
           errors[wi][vi] += r.errors + r.timeouts + (r.non2xx ?? 0);
           console.error(
-            `round ${round + 1}/${ROUNDS}  ${v.name.padEnd(22)} ${WORKLOADS[wi].method}  ${Math.round(r.requests.average)} req/s  p99 ${r.latency.p99} ms`,
+            `round ${round + 1}/${ROUNDS}  ${v.name.padEnd(22)} ${WORKLOADS[wi].method}  ${Math.round(r.requests.average)} req/s  p99 ${r.latency.p99} ms  ${perRequest.toFixed(1)} µs CPU/req`,
           );
         }
       } finally {
@@ -150,14 +167,17 @@ async function main(): Promise<void> {
     lines.push('');
     lines.push(`**${WORKLOADS[wi].name}**`);
     lines.push('');
-    lines.push('| variant | req/s (median) | runs | p99 ms (median) | cost vs off | errors |');
-    lines.push('|---|---:|---|---:|---:|---:|');
+    lines.push('| variant | req/s (median) | runs | throughput cost | server CPU µs/req (median) | CPU cost | p99 ms | errors |');
+    lines.push('|---|---:|---|---:|---:|---:|---:|---:|');
     const base = median(rps[wi][0]);
+    const baseCpu = median(cpu[wi][0]);
     for (let vi = 0; vi < VARIANTS.length; vi++) {
       const m = median(rps[wi][vi]);
+      const c = median(cpu[wi][vi]);
       const cost = vi === 0 ? '—' : `${(((base - m) / base) * 100).toFixed(1)} %`;
+      const cpuCost = vi === 0 ? '—' : `${(((c - baseCpu) / baseCpu) * 100).toFixed(1)} %`;
       lines.push(
-        `| ${VARIANTS[vi].name} | ${Math.round(m)} | ${rps[wi][vi].map((x) => Math.round(x)).join(', ')} | ${median(p99[wi][vi])} | ${cost} | ${errors[wi][vi]} |`,
+        `| ${VARIANTS[vi].name} | ${Math.round(m)} | ${rps[wi][vi].map((x) => Math.round(x)).join(', ')} | ${cost} | ${c.toFixed(1)} | ${cpuCost} | ${median(p99[wi][vi])} | ${errors[wi][vi]} |`,
       );
     }
   }

@@ -38,14 +38,14 @@ export class StoreMetrics implements PostgresStoreObserver {
       labelNames: ['outcome'],
       registers,
     });
-    const self = this;
+    const pool = () => this.pool;
     new Gauge({
       name: 'catchall_store_pool_connections',
       help: 'Database pool connections: total open, idle, and requests waiting for one',
       labelNames: ['state'],
       registers,
       collect() {
-        const s = self.pool?.poolStats();
+        const s = pool()?.poolStats();
         if (!s) return;
         this.set({ state: 'total' }, s.total);
         this.set({ state: 'idle' }, s.idle);

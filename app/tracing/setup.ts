@@ -60,8 +60,7 @@ export function setupTracing(config: AppConfig, overrides: TracingOverrides = {}
     instrumentations: ['pg', 'ioredis'],
     diagLevel: config.OTEL_LOG_LEVEL,
     log: (level, msg) => {
-      if (level === 'error') logger.error(msg);
-      else if (level === 'warn') logger.warn(msg);
+      if (level === 'warn') logger.warn(msg);
       else if (level === 'info') logger.log(msg);
       else logger.debug(msg);
     },

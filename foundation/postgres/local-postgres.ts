@@ -53,12 +53,15 @@ export class LocalPostgres {
   /** True when start() found a server of this data directory already running and took it over. */
   adopted = false;
   private running = false;
+  private listenPort: number;
   private readonly stopOnExit = () => this.signalStop();
 
   private constructor(
     private readonly opts: Required<Omit<LocalPostgresOptions, 'password'>> & { password?: string },
     private readonly account: OsAccount | undefined,
-  ) {}
+  ) {
+    this.listenPort = opts.port;
+  }
 
   /** Initialises the data directory when it is new, then starts (or takes over) its server. */
   static async start(options: LocalPostgresOptions): Promise<LocalPostgres> {
@@ -88,11 +91,11 @@ export class LocalPostgres {
     const auth = this.opts.password
       ? `${encodeURIComponent(this.opts.user)}:${encodeURIComponent(this.opts.password)}`
       : encodeURIComponent(this.opts.user);
-    return `postgres://${auth}@${this.opts.host}:${this.opts.port}/${encodeURIComponent(database)}`;
+    return `postgres://${auth}@${this.opts.host}:${this.listenPort}/${encodeURIComponent(database)}`;
   }
 
   get port(): number {
-    return this.opts.port;
+    return this.listenPort;
   }
 
   get dataDir(): string {
@@ -166,9 +169,13 @@ export class LocalPostgres {
 
   private async startServer(): Promise<void> {
     if (this.livePid() !== undefined) {
-      // Left running by a process that died without stopping it: take it over.
+      // Left running by a process that died without stopping it: take it over,
+      // on whatever port it listens (postmaster.pid, line 4).
       this.adopted = true;
+      const port = Number(this.postmasterPid()[3]);
+      if (Number.isInteger(port) && port > 0) this.listenPort = port;
     } else {
+      this.listenPort = this.opts.port;
       const settings: Record<string, string | number> = {
         listen_addresses: this.opts.host,
         // TCP only: the default socket directory may not be writable (Debian's
@@ -211,15 +218,29 @@ export class LocalPostgres {
 
   /** The postmaster's pid from postmaster.pid, when that process is alive. */
   private livePid(): number | undefined {
-    const file = join(this.opts.dataDir, 'postmaster.pid');
-    if (!existsSync(file)) return undefined;
-    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    const pid = Number(this.postmasterPid()[0]);
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     try {
       process.kill(pid, 0);
-      return pid;
     } catch {
       return undefined;
+    }
+    // A stale pid file whose pid now belongs to another program (Linux: /proc tells).
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres')) return undefined;
+    } catch {
+      // no /proc: trust the pid
+    }
+    return pid;
+  }
+
+  /** Lines of postmaster.pid (pid, data dir, start time, port, ...), empty when absent. */
+  private postmasterPid(): string[] {
+    const file = join(this.opts.dataDir, 'postmaster.pid');
+    try {
+      return readFileSync(file, 'utf8').split('\n');
+    } catch {
+      return [];
     }
   }
 
@@ -229,7 +250,9 @@ export class LocalPostgres {
     } catch (err) {
       const log = await readFile(this.logFile, 'utf8').catch(() => '');
       const tail = log.trim().split('\n').slice(-5).join('\n');
-      throw new Error(`${err instanceof Error ? err.message : String(err)}${tail ? `\nserver log:\n${tail}` : ''}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}${tail ? `\nserver log:\n${tail}` : ''}`, {
+        cause: err,
+      });
     }
   }
 
@@ -292,7 +315,9 @@ function osAccount(name: string, create: boolean): OsAccount {
       stdio: 'pipe',
     });
   } catch (err) {
-    throw new Error(`PostgreSQL cannot run as root; creating the OS user "${name}" failed: ${String(err)}`);
+    throw new Error(`PostgreSQL cannot run as root; creating the OS user "${name}" failed: ${String(err)}`, {
+      cause: err,
+    });
   }
   const created = lookup();
   if (!created) throw new Error(`the OS user "${name}" was created but cannot be found`);

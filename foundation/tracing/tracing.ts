@@ -5,7 +5,7 @@
 // only the instrumentations named (pg, ioredis). Start it before the modules it
 // instruments are loaded. Export runs in the background: a collector that is
 // down or slow costs dropped spans (the batch queue is bounded), never a request.
-import { diag, DiagLogger, DiagLogLevel, trace, Tracer } from '@opentelemetry/api';
+import { context, diag, DiagLogger, DiagLogLevel, ROOT_CONTEXT, trace, Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
@@ -49,7 +49,7 @@ export interface TracingOptions {
   instrumentations: readonly InstrumentationName[];
   /** Where the SDK's own warnings go (export failures); rate limited. */
   diagLevel: DiagLevel;
-  log: (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void;
+  log: (level: 'warn' | 'info' | 'debug', msg: string) => void;
 }
 
 export interface Tracing {
@@ -66,8 +66,6 @@ export interface Tracing {
 const DIAG_REPEAT_MS = 60_000;
 
 export function startTracing(opts: TracingOptions): Tracing {
-  diag.setLogger(rateLimited(opts.log, DIAG_REPEAT_MS), { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
-
   const buffer = opts.buffer === false ? undefined : new TraceBuffer(opts.buffer);
   const processors: SpanProcessor[] = [];
   const exporter = createExporter(opts);
@@ -104,7 +102,7 @@ export function startTracing(opts: TracingOptions): Tracing {
     logRecordProcessors: [],
   });
   sdk.start();
-  // NodeSDK installs a console logger of its own when OTEL_LOG_LEVEL is set: keep ours.
+  // After the SDK, which installs a console logger of its own when OTEL_LOG_LEVEL is set.
   diag.setLogger(rateLimited(opts.log, DIAG_REPEAT_MS), { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
 
   const tracer = trace.getTracer(opts.serviceName, opts.serviceVersion);
@@ -171,19 +169,36 @@ function diagLevel(level: DiagLevel): DiagLogLevel {
   return levels[level];
 }
 
-/** A DiagLogger that writes each distinct message at most once per `repeatMs`. */
+/**
+ * A DiagLogger that writes each distinct message at most once per `repeatMs`,
+ * outside any trace (an export runs in whatever context scheduled it, and its
+ * failure is no request's). The SDK reports failed exports as errors; for the
+ * service they are warnings: it carries on, only spans are lost.
+ */
 function rateLimited(log: TracingOptions['log'], repeatMs: number): DiagLogger {
   const last = new Map<string, number>();
-  const write = (level: 'error' | 'warn' | 'info' | 'debug') => (message: string, ...args: unknown[]) => {
-    const text = [message, ...args.map(errorText)].join(' ').slice(0, 500);
+  const write = (level: 'warn' | 'info' | 'debug') => (message: string, ...args: unknown[]) => {
+    const text = [readable(message), ...args.map(errorText)].join(' ').slice(0, 500);
     const key = text.slice(0, 80);
     const now = Date.now();
     if ((last.get(key) ?? -Infinity) > now - repeatMs) return;
     if (last.size > 100) last.clear();
     last.set(key, now);
-    log(level, `opentelemetry: ${text}`);
+    const note = level === 'warn' ? ` (not repeated for ${Math.round(repeatMs / 1000)} s)` : '';
+    context.with(ROOT_CONTEXT, () => log(level, `opentelemetry: ${text}${note}`));
   };
-  return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug'), verbose: write('debug') };
+  return { error: write('warn'), warn: write('warn'), info: write('info'), debug: write('debug'), verbose: write('debug') };
+}
+
+/** The SDK's error handler passes errors as JSON; keep their message. */
+function readable(message: string): string {
+  if (!message.startsWith('{')) return message;
+  try {
+    const parsed = JSON.parse(message) as { message?: unknown };
+    return typeof parsed.message === 'string' ? parsed.message : message;
+  } catch {
+    return message;
+  }
 }
 
 function errorText(v: unknown): string {

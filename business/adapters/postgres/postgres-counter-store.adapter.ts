@@ -157,6 +157,10 @@ export class PostgresCounterStore extends CounterStore {
       this.observer.statement?.('upsert', performance.now() - started, false);
       throw err;
     }
+    // A checked-out client whose connection dies also emits 'error'; unhandled,
+    // that would crash the process. The query's rejection reports it.
+    const swallow = () => undefined;
+    client.on('error', swallow);
     let rows: CountRow[];
     try {
       const result = await client.query<CountRow>({
@@ -165,6 +169,7 @@ export class PostgresCounterStore extends CounterStore {
         values: [...params, this.node, seq],
         rowMode: 'array',
       });
+      client.off('error', swallow);
       client.release();
       rows = result.rows;
     } catch (err) {

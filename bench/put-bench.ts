@@ -1,0 +1,375 @@
+// Benchmark: the write path, memory against PostgreSQL, in one run.
+//   1. PUT /events/{random domain}/delivered, STORE=memory, ACK_MODE=durable
+//   2. the same, STORE=postgres, ACK_MODE=durable (answered after the commit)
+//   3. POST /events, NDJSON, 1000 events a request, random domains, STORE=postgres durable
+// The service runs compiled, as a child process (node dist/app/main.js), so the
+// load generator (autocannon, in this process) and the server do not share an
+// event loop. PostgreSQL is the service's own embedded server (the default
+// start, fsync and synchronous_commit on) with its data in
+// .data/bench-put-postgres, deleted at the start of each run; or BENCH_DATABASE_URL.
+// p95 comes from every response time (autocannon itself reports p90 and p97.5).
+//
+//   npx tsx bench/put-bench.ts [--duration 10] [--connections 64]
+//     [--ndjson-connections 8] [--no-build] [--only memory,postgres,ndjson]
+import autocannon from 'autocannon';
+import { build } from 'hdr-histogram-js';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import net from 'node:net';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..');
+const PG_DIR = join(ROOT, '.data', 'bench-put-postgres');
+const CLOCK_TICKS = 100;
+
+interface Options {
+  duration: number;
+  warmup: number;
+  connections: number;
+  ndjsonConnections: number;
+  build: boolean;
+  only: Set<string>;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    duration: 10,
+    warmup: 3,
+    connections: 64,
+    ndjsonConnections: 8,
+    build: true,
+    only: new Set(['memory', 'postgres', 'ndjson']),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--no-build') o.build = false;
+    else if (a === '--duration') o.duration = Number(argv[++i]);
+    else if (a === '--warmup') o.warmup = Number(argv[++i]);
+    else if (a === '--connections') o.connections = Number(argv[++i]);
+    else if (a === '--ndjson-connections') o.ndjsonConnections = Number(argv[++i]);
+    else if (a === '--only') o.only = new Set(argv[++i].split(','));
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+interface Scenario {
+  key: string;
+  title: string;
+  env: Record<string, string>;
+  kind: 'put' | 'ndjson';
+  connections: number;
+}
+
+interface Outcome {
+  scenario: Scenario;
+  requestsPerS: number;
+  eventsPerS: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  serverCpu: number;
+  pgCpu: number | undefined;
+  benchCpu: number;
+  eventsPerFlush: number | undefined;
+  domainsPerFlush: number | undefined;
+  commitP50: string | undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let seed = 12345;
+/** A fast, seeded PRNG: the load generator must not be the bottleneck. */
+const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const randomDomain = (space: string) => `d${Math.floor(random() * 10_000_000)}.${space}.example`;
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.build) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (!existsSync(join(ROOT, 'dist', 'app', 'main.js'))) throw new Error('dist/app/main.js is missing: build first');
+
+  const externalDb = process.env.BENCH_DATABASE_URL;
+  if (!externalDb) {
+    rmSync(PG_DIR, { recursive: true, force: true });
+    rmSync(`${PG_DIR}.password`, { force: true });
+  }
+  const pgPort = await freePort();
+  const pgEnv: Record<string, string> = externalDb
+    ? { STORE: 'postgres', DATABASE_URL: externalDb }
+    : { STORE: 'postgres', EMBEDDED_PG_DIR: PG_DIR, EMBEDDED_PG_PORT: String(pgPort) };
+
+  const scenarios: Scenario[] = [
+    {
+      key: 'memory',
+      title: 'PUT, STORE=memory, durable',
+      env: { STORE: 'memory', ACK_MODE: 'durable' },
+      kind: 'put',
+      connections: opts.connections,
+    },
+    {
+      key: 'postgres',
+      title: 'PUT, STORE=postgres, durable',
+      env: { ...pgEnv, ACK_MODE: 'durable' },
+      kind: 'put',
+      connections: opts.connections,
+    },
+    {
+      key: 'ndjson',
+      title: 'POST NDJSON ×1000, STORE=postgres, durable',
+      env: { ...pgEnv, ACK_MODE: 'durable' },
+      kind: 'ndjson',
+      connections: opts.ndjsonConnections,
+    },
+  ].filter((s) => opts.only.has(s.key)) as Scenario[];
+
+  const outcomes: Outcome[] = [];
+  for (const s of scenarios) {
+    process.stderr.write(`\n== ${s.title} (-c ${s.connections}, ${opts.duration} s after ${opts.warmup} s warm-up)\n`);
+    outcomes.push(await runScenario(s, opts, !externalDb));
+  }
+  printReport(outcomes, opts);
+}
+
+async function runScenario(s: Scenario, opts: Options, embedded: boolean): Promise<Outcome> {
+  const server = await startService(s.env);
+  try {
+    const load = loadOptions(s, server.url);
+    if (opts.warmup > 0) await autocannon({ ...load, duration: opts.warmup });
+
+    const pgPids = embedded && s.env.STORE === 'postgres' ? postgresPids(PG_DIR) : [];
+    const cpu0 = { server: cpuSeconds([server.child.pid!]), pg: cpuSeconds(pgPids), bench: process.cpuUsage() };
+    const before = await scrape(server.url);
+    const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    const instance = autocannon({ ...load, duration: opts.duration });
+    instance.on('response', (_client, _status, _bytes, responseTime) => {
+      histogram.recordValue(Math.max(1, Math.round(responseTime * 1000))); // µs
+    });
+    const started = Date.now();
+    const result = await instance;
+    const wall = (Date.now() - started) / 1000;
+    const after = await scrape(server.url);
+    const benchUsage = process.cpuUsage(cpu0.bench);
+    const serverCpu = (cpuSeconds([server.child.pid!]) - cpu0.server) / wall;
+    const pgCpu = pgPids.length ? (cpuSeconds(postgresPids(PG_DIR)) - cpu0.pg) / wall : undefined;
+
+    const eventsPerRequest = s.kind === 'ndjson' ? 1000 : 1;
+    const ok = result['2xx'];
+    const flushes = delta(before, after, 'catchall_flushes_total{result="ok"}');
+    const flushedEvents = delta(before, after, 'catchall_flushed_events_total');
+    const flushedDomains = delta(before, after, 'catchall_flush_domains_sum');
+    const outcome: Outcome = {
+      scenario: s,
+      requestsPerS: ok / wall,
+      eventsPerS: (ok * eventsPerRequest) / wall,
+      p50: histogram.getValueAtPercentile(50) / 1000,
+      p95: histogram.getValueAtPercentile(95) / 1000,
+      p99: histogram.getValueAtPercentile(99) / 1000,
+      non2xx: result.non2xx,
+      errors: result.errors + result.timeouts,
+      serverCpu,
+      pgCpu,
+      benchCpu: (benchUsage.user + benchUsage.system) / 1e6 / wall,
+      eventsPerFlush: flushes > 0 ? flushedEvents / flushes : undefined,
+      domainsPerFlush: flushes > 0 ? flushedDomains / flushes : undefined,
+      commitP50: s.env.STORE === 'postgres' ? commitMedian(before, after) : undefined,
+    };
+    process.stderr.write(
+      `   ${fmt(outcome.eventsPerS)} events/s, p50 ${outcome.p50.toFixed(2)} ms, p95 ${outcome.p95.toFixed(2)} ms, ` +
+        `non-2xx ${outcome.non2xx}, errors ${outcome.errors}\n`,
+    );
+    return outcome;
+  } finally {
+    await server.stop();
+  }
+}
+
+function loadOptions(s: Scenario, url: string): autocannon.Options {
+  if (s.kind === 'put') {
+    return {
+      url,
+      connections: s.connections,
+      requests: [{ method: 'PUT', setupRequest: (req) => ({ ...req, path: `/events/${randomDomain('put')}/delivered` }) }],
+    };
+  }
+  // Bodies are generated before the run, so the load generator only sends them.
+  const bodies = Array.from({ length: 64 }, () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      lines.push(`{"domain":"${randomDomain('ndjson')}","type":"${random() < 0.05 ? 'bounced' : 'delivered'}"}`);
+    }
+    return lines.join('\n');
+  });
+  let next = 0;
+  return {
+    url,
+    connections: s.connections,
+    requests: [
+      {
+        method: 'POST',
+        path: '/events',
+        headers: { 'content-type': 'application/x-ndjson' },
+        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+  };
+}
+
+interface Service {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startService(env: Record<string, string>): Promise<Service> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'app', 'main.js')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      OTEL_SDK_DISABLED: 'true',
+      NODE_ENV: 'production',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`the service did not start:\n${output}`)), 60_000);
+    const check = () => {
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.on('exit', (code) => rej(new Error(`the service exited (${code}):\n${output}`)));
+  });
+  return {
+    url,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(30_000)]);
+    },
+  };
+}
+
+/** The service's own Prometheus series (flush sizes, commit latency). */
+async function scrape(url: string): Promise<Map<string, number>> {
+  const res = await fetch(`${url}/metrics`);
+  const out = new Map<string, number>();
+  for (const line of (await res.text()).split('\n')) {
+    if (line.startsWith('#') || !line.trim()) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+function delta(a: Map<string, number>, b: Map<string, number>, key: string): number {
+  return (b.get(key) ?? 0) - (a.get(key) ?? 0);
+}
+
+/** Median upsert latency during the run, from the store's histogram buckets. */
+function commitMedian(a: Map<string, number>, b: Map<string, number>): string | undefined {
+  const prefix = 'catchall_store_statement_duration_seconds_bucket{le="';
+  const buckets: Array<[string, number]> = [];
+  for (const [k, v] of b) {
+    if (k.startsWith(prefix) && k.includes('statement="upsert",result="ok"')) {
+      buckets.push([k.slice(prefix.length, k.indexOf('"', prefix.length)), v - (a.get(k) ?? 0)]);
+    }
+  }
+  const total = buckets.find(([le]) => le === '+Inf')?.[1] ?? 0;
+  if (total === 0) return undefined;
+  const median = buckets.find(([, count]) => count >= total / 2);
+  return median ? `≤ ${Number(median[0]) * 1000} ms` : undefined;
+}
+
+/** utime + stime of processes, in seconds (Linux /proc). */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** The postmaster of a data directory and its children. */
+function postgresPids(dataDir: string): number[] {
+  try {
+    const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const pids = [postmaster];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+        if (ppid === postmaster) pids.push(Number(entry));
+      } catch {
+        // exited
+      }
+    }
+    return pids;
+  } catch {
+    return [];
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function printReport(outcomes: Outcome[], opts: Options): void {
+  const memory = outcomes.find((o) => o.scenario.key === 'memory');
+  const lines = [
+    `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
+      `load generator (autocannon) on the same machine; ${opts.duration} s per scenario after ${opts.warmup} s warm-up.`,
+    '',
+    '| scenario | conns | events/s | requests/s | p50 ms | p95 ms | p99 ms | non-2xx | vs memory | events/flush | upsert p50 | CPU server / PG / loadgen |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const o of outcomes) {
+    const vsMemory = memory && o.scenario.kind === 'put' && o !== memory ? `${Math.round((o.eventsPerS / memory.eventsPerS) * 100)}%` : '';
+    lines.push(
+      `| ${o.scenario.title} | ${o.scenario.connections} | ${fmt(o.eventsPerS)} | ${fmt(o.requestsPerS)} | ` +
+        `${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${o.p99.toFixed(2)} | ${o.non2xx + o.errors} | ${vsMemory} | ` +
+        `${o.eventsPerFlush ? fmt(o.eventsPerFlush) : ''} | ${o.commitP50 ?? ''} | ` +
+        `${pct(o.serverCpu)} / ${o.pgCpu === undefined ? '–' : pct(o.pgCpu)} / ${pct(o.benchCpu)} |`,
+    );
+  }
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+}
+
+function pct(coreShare: number): string {
+  return `${Math.round(coreShare * 100)}%`;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

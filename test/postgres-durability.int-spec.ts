@@ -1,0 +1,160 @@
+// Durability against a real PostgreSQL server of this file's own (so stopping
+// it disturbs no other suite): counts survive restarts of the service and of
+// the database, and when the database stops in the middle of the load, nothing
+// acknowledged is lost or counted twice, and nothing unstored is acknowledged.
+import { Client } from 'pg';
+import { startServer } from '../app/main';
+import { RunningServer } from '../app/server';
+import { closeAgent, request } from './support/http';
+import { createTestDatabase, startTestPostgres, TestPostgres } from './support/postgres';
+
+let pg: TestPostgres;
+let databaseUrl: string;
+let server: RunningServer | undefined;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function env(): Record<string, string> {
+  return {
+    STORE: 'postgres',
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: '4',
+    ACK_TIMEOUT_MS: '1000',
+    SHUTDOWN_TIMEOUT_MS: '10000',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+  };
+}
+
+beforeAll(async () => {
+  pg = await startTestPostgres({ synchronousCommit: true });
+  databaseUrl = await createTestDatabase('durability_test', pg.url);
+});
+
+afterAll(async () => {
+  await server?.close();
+  closeAgent();
+  await pg?.destroy();
+});
+
+type Counts = { delivered: number; bounced: number };
+
+async function stored(names: string[]): Promise<Map<string, Counts>> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const res = await client.query<{ name: string; delivered: string; bounced: string }>(
+      'SELECT name, delivered, bounced FROM domains WHERE name = ANY($1)',
+      [names],
+    );
+    return new Map(res.rows.map((r) => [r.name, { delivered: Number(r.delivered), bounced: Number(r.bounced) }]));
+  } finally {
+    await client.end();
+  }
+}
+
+describe('durability', () => {
+  it('keeps counts across restarts of the service and of PostgreSQL', async () => {
+    server = await startServer(env());
+    for (let i = 0; i < 30; i++) {
+      const res = await request(server.url, 'PUT', `/events/restart.durability-test.com/${i % 10 === 0 ? 'bounced' : 'delivered'}`);
+      expect(res.status).toBe(204);
+    }
+    await server.close();
+    server = await startServer(env());
+    let res = await request(server.url, 'GET', '/domains/restart.durability-test.com');
+    expect(res.body).toMatchObject({ delivered: 27, bounced: 3 });
+
+    // The database restarts under a running service: the pool reconnects.
+    await pg.stop('fast');
+    await pg.restart();
+    res = await request(server.url, 'PUT', '/events/restart.durability-test.com/delivered');
+    expect(res.status).toBe(204);
+    res = await request(server.url, 'GET', '/domains/restart.durability-test.com');
+    expect(res.body).toMatchObject({ delivered: 28, bounced: 3 });
+    await server.close();
+    server = undefined;
+  });
+
+  it('never loses or doubles an acknowledged event when PostgreSQL stops mid-load', async () => {
+    server = await startServer(env());
+    const url = server.url;
+    const domains = Array.from({ length: 100 }, (_, i) => `load-${i}.durability-test.com`);
+    const sent = new Map<string, number>();
+    const acked = new Map<string, number>();
+    const refused = new Map<string, number>();
+    const unexpected: string[] = [];
+    const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+
+    // Domains that only see events while the database is up, one at a time:
+    // every one acknowledged, so their counts must be exact.
+    const steady = Array.from({ length: 5 }, (_, i) => `steady-${i}.durability-test.com`);
+    for (const d of steady) {
+      for (let i = 0; i < 20; i++) {
+        bump(sent, d);
+        const res = await request(url, 'PUT', `/events/${d}/delivered`);
+        if (res.status === 204) bump(acked, d);
+        else unexpected.push(`${res.status} before the stop`);
+      }
+    }
+
+    let stop = false;
+    let n = 0;
+    const worker = async () => {
+      while (!stop) {
+        const d = domains[n++ % domains.length];
+        bump(sent, d);
+        try {
+          const res = await request(url, 'PUT', `/events/${d}/delivered`);
+          if (res.status === 204) bump(acked, d);
+          else if (res.status === 503) bump(refused, d);
+          else unexpected.push(`${res.status} ${res.text}`);
+        } catch (err) {
+          unexpected.push(String(err));
+        }
+      }
+    };
+    const load = Array.from({ length: 32 }, worker);
+
+    await sleep(500);
+    const ackedBeforeStop = sum(acked);
+    await pg.stop('immediate');
+    await sleep(300);
+    const ready = await request(url, 'GET', '/health/ready');
+    expect(ready.status).toBe(503);
+    await sleep(1700);
+    await pg.restart();
+    const restartedAt = sum(acked);
+    await sleep(2500);
+    stop = true;
+    await Promise.all(load);
+    const ackedAfterRestart = sum(acked) - restartedAt;
+
+    // Shutdown stores whatever is still pending (the database is back).
+    await server.close();
+    server = undefined;
+
+    expect(unexpected).toEqual([]);
+    expect(ackedBeforeStop).toBeGreaterThan(0);
+    expect(sum(refused)).toBeGreaterThan(0); // the outage was felt, as 503s
+    expect(ackedAfterRestart).toBeGreaterThan(0); // and the service recovered
+
+    const final = await stored([...sent.keys()]);
+    const violations: string[] = [];
+    for (const [d, s] of sent) {
+      const a = acked.get(d) ?? 0;
+      const f = final.get(d)?.delivered ?? 0;
+      if (f < a || f > s) violations.push(`${d}: acked ${a} <= final ${f} <= sent ${s} does not hold`);
+      if (!refused.has(d) && f !== a) violations.push(`${d}: every event acknowledged (${a}) but ${f} stored`);
+    }
+    expect(violations).toEqual([]);
+    for (const d of steady) expect(final.get(d)).toEqual({ delivered: 20, bounced: 0 });
+  });
+});
+
+function sum(m: Map<string, number>): number {
+  let total = 0;
+  for (const v of m.values()) total += v;
+  return total;
+}
