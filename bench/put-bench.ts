@@ -82,7 +82,7 @@ interface Outcome {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let seed = 12345;
 /** A fast, seeded PRNG: the load generator must not be the bottleneck. */
-const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
 const randomDomain = (space: string) => `d${Math.floor(random() * 10_000_000)}.${space}.example`;
 
 async function main(): Promise<void> {

@@ -55,7 +55,7 @@ function tally(events: Event[], into = new Map<string, { delivered: number; boun
 /** A deterministic shuffle (no flaky orders between runs). */
 function shuffle<T>(items: T[], seed = 42): T[] {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [items[i], items[j]] = [items[j], items[i]];
