@@ -142,12 +142,15 @@ async function runScenario(s: Scenario, opts: Options, embedded: boolean): Promi
     const cpu0 = { server: cpuSeconds([server.child.pid!]), pg: cpuSeconds(pgPids), bench: process.cpuUsage() };
     const before = await scrape(server.url);
     const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-    const instance = autocannon({ ...load, duration: opts.duration });
-    instance.on('response', (_client, _status, _bytes, responseTime) => {
-      histogram.recordValue(Math.max(1, Math.round(responseTime * 1000))); // µs
-    });
     const started = Date.now();
-    const result = await instance;
+    const result = await new Promise<autocannon.Result>((resolveRun, rejectRun) => {
+      const instance = autocannon({ ...load, duration: opts.duration }, (err, res) =>
+        err ? rejectRun(err) : resolveRun(res),
+      );
+      instance.on('response', (_client, _status, _bytes, responseTime) => {
+        histogram.recordValue(Math.max(1, Math.round(responseTime * 1000))); // µs
+      });
+    });
     const wall = (Date.now() - started) / 1000;
     const after = await scrape(server.url);
     const benchUsage = process.cpuUsage(cpu0.bench);

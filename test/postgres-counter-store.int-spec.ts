@@ -105,7 +105,7 @@ describe('postgres store: a flush whose answer is lost', () => {
     const late = await pool.query(
       `WITH fence AS (UPDATE flush_fences SET seq = 1 WHERE node = $1 AND seq = 0 RETURNING 1)
        INSERT INTO domains (name, delivered, bounced) SELECT 'a.com', 5, 0 FROM fence RETURNING name`,
-      [store.node],
+      [`${store.node}:0`],
     );
     expect(late.rowCount).toBe(0);
     await store.apply(deltas({ 'a.com': [5, 0] }));

@@ -178,8 +178,8 @@ describe('IngestService (durable)', () => {
   it('flushes everything on close and refuses new events after', async () => {
     const store = new MemoryCounterStore();
     const ingest = service(store, { ackMode: 'buffered', flushIntervalMs: 60_000 });
-    ingest.record('a.com', 'delivered');
-    ingest.record('a.com', 'bounced');
+    void ingest.record('a.com', 'delivered');
+    void ingest.record('a.com', 'bounced');
     await ingest.close();
     expect((await store.read(['a.com'])).get('a.com')).toEqual({ delivered: 1, bounced: 1 });
     expect(() => ingest.record('a.com', 'delivered')).toThrow(ShuttingDownError);
@@ -211,11 +211,11 @@ describe('IngestService (buffered)', () => {
   it('flushes early when the pending map reaches FLUSH_MAX_DOMAINS', async () => {
     const store = new ControlledStore();
     const ingest = service(store, { ackMode: 'buffered', flushIntervalMs: 60_000, flushMaxDomains: 3 });
-    ingest.record('a.com', 'delivered');
-    ingest.record('b.com', 'delivered');
+    void ingest.record('a.com', 'delivered');
+    void ingest.record('b.com', 'delivered');
     await tick();
     expect(store.calls).toHaveLength(0);
-    ingest.record('c.com', 'delivered');
+    void ingest.record('c.com', 'delivered');
     await tick();
     expect(store.calls).toHaveLength(1);
     store.settleNext();
@@ -225,8 +225,8 @@ describe('IngestService (buffered)', () => {
   it('exposes unflushed deltas for read-your-writes, and not once they are stored', async () => {
     const store = new MemoryCounterStore();
     const ingest = service(store, { ackMode: 'buffered', flushIntervalMs: 60_000 });
-    ingest.record('a.com', 'delivered');
-    ingest.record('a.com', 'delivered');
+    void ingest.record('a.com', 'delivered');
+    void ingest.record('a.com', 'delivered');
     expect(ingest.unflushed(['a.com', 'b.com'])).toEqual(new Map([['a.com', { delivered: 2, bounced: 0 }]]));
     await ingest.idle();
     expect(ingest.unflushed(['a.com']).size).toBe(0);

@@ -12,7 +12,7 @@ describe('LookupService', () => {
     const ingest = new IngestService(store, { ackMode: 'buffered', flushIntervalMs: 60_000 });
     const lookups = new LookupService(store, ingest, 1000);
     expect(await lookups.lookup(d('a.com'))).toEqual({ domain: 'a.com', status: 'unknown', delivered: 1000, bounced: 0 });
-    ingest.record('a.com', 'delivered');
+    void ingest.record('a.com', 'delivered');
     expect(await lookups.lookup(d('a.com'))).toEqual({ domain: 'a.com', status: 'catch-all', delivered: 1001, bounced: 0 });
     await ingest.idle();
     expect(await lookups.lookup(d('a.com'))).toEqual({ domain: 'a.com', status: 'catch-all', delivered: 1001, bounced: 0 });

@@ -6,15 +6,15 @@
 //
 // Exactly once: when the connection dies around the commit (the server was
 // stopped, the network dropped), the flush may or may not be stored, and the
-// ingest service would retry it. So each store has a row in flush_fences with
-// the sequence number of its last flush, advanced by the same statement (the
-// upsert only writes when the row holds the previous number). After an unclear
-// failure the store asks the database, waiting for it to come back if need be:
-// if the number was advanced, the flush is stored and apply succeeds; if not,
-// the store advances it itself (a fence: a late copy of the statement can no
-// longer write) and apply throws, so the retry is the only copy. Flushes of
-// one store therefore run one at a time (the ingest service flushes one chunk
-// at a time anyway).
+// ingest service would retry it. So each store writes through "lanes", each a
+// row in flush_fences with the sequence number of its last flush, advanced by
+// the same statement (the upsert only writes when the row holds the previous
+// number). After an unclear failure the store asks the database, waiting for it
+// to come back if need be: if the number was advanced, the flush is stored and
+// apply succeeds; if not, the store advances it itself (a fence: a late copy of
+// the statement can no longer write) and apply throws, so the retry is the only
+// copy. A lane carries one flush at a time; concurrent apply calls get lanes
+// of their own (created on first need), so they still run in parallel.
 //
 // The hot path bypasses the ORM: it sends named statements (prepared once per
 // connection) through the pg Pool that TypeORM's DataSource owns, with the
@@ -69,18 +69,25 @@ export interface PoolStats {
   waiting: number;
 }
 
+/** A fenced write path: one flush at a time, numbered. */
+interface Lane {
+  id: string;
+  /** Number of the last flush sent on this lane (stored or fenced). */
+  seq: number;
+}
+
 /** A row as pg returns it with rowMode 'array': name, delivered, bounced (bigint as text). */
 type CountRow = [string, string, string];
 
 export class PostgresCounterStore extends CounterStore {
   readonly kind = 'postgres';
   private readonly pool: Pool;
-  private seq = 0;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly idleLanes: Lane[] = [];
+  private laneCount = 0;
   private closed = false;
 
   /**
-   * Registers this store in flush_fences and returns it.
+   * Registers this store's first lane in flush_fences and returns it.
    * @param dataSource an initialised DataSource with the schema migrated
    * @param onClosed runs after the DataSource is destroyed (stops an embedded server)
    */
@@ -91,13 +98,13 @@ export class PostgresCounterStore extends CounterStore {
   ): Promise<PostgresCounterStore> {
     const store = new PostgresCounterStore(dataSource, randomUUID(), observer, onClosed);
     await store.pool.query(`DELETE FROM flush_fences WHERE updated_at < now() - interval '${FENCE_RETENTION}'`);
-    await store.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, 0)', [store.node]);
+    store.idleLanes.push(await store.newLane());
     return store;
   }
 
   private constructor(
     private readonly dataSource: DataSource,
-    /** This store's row in flush_fences. */
+    /** Prefix of this store's rows in flush_fences (one per lane: node:0, node:1, ...). */
     readonly node: string,
     private readonly observer: PostgresStoreObserver,
     private readonly onClosed?: () => Promise<void>,
@@ -106,10 +113,16 @@ export class PostgresCounterStore extends CounterStore {
     this.pool = poolOf(dataSource);
   }
 
-  apply(deltas: CountDeltas): Promise<DomainCounts[]> {
-    const run = this.tail.then(() => this.applyNow(deltas));
-    this.tail = run.catch(() => undefined);
-    return run;
+  async apply(deltas: CountDeltas): Promise<DomainCounts[]> {
+    if (deltas.size === 0) return [];
+    if (this.closed) throw new Error('the postgres store is closed');
+    const params = toUpsertParams(deltas); // throws on a bad count, before anything is sent
+    const lane = this.idleLanes.pop() ?? (await this.newLane());
+    try {
+      return await this.applyOn(lane, deltas, params);
+    } finally {
+      this.idleLanes.push(lane);
+    }
   }
 
   async read(names: readonly string[]): Promise<Map<string, Counts>> {
@@ -143,11 +156,14 @@ export class PostgresCounterStore extends CounterStore {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
-  private async applyNow(deltas: CountDeltas): Promise<DomainCounts[]> {
-    if (deltas.size === 0) return [];
-    if (this.closed) throw new Error('the postgres store is closed');
-    const params = toUpsertParams(deltas);
-    const seq = this.seq + 1;
+  private async newLane(): Promise<Lane> {
+    const lane = { id: `${this.node}:${this.laneCount++}`, seq: 0 };
+    await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, 0)', [lane.id]);
+    return lane;
+  }
+
+  private async applyOn(lane: Lane, deltas: CountDeltas, params: [string, string, string]): Promise<DomainCounts[]> {
+    const seq = lane.seq + 1;
     const started = performance.now();
     let client: PoolClient;
     try {
@@ -166,7 +182,7 @@ export class PostgresCounterStore extends CounterStore {
       const result = await client.query<CountRow>({
         name: 'catchall_upsert',
         text: UPSERT_SQL,
-        values: [...params, this.node, seq],
+        values: [...params, lane.id, seq],
         rowMode: 'array',
       });
       client.off('error', swallow);
@@ -175,8 +191,8 @@ export class PostgresCounterStore extends CounterStore {
     } catch (err) {
       client.release(true);
       this.observer.statement?.('upsert', performance.now() - started, false);
-      this.seq = seq;
-      const stored = await this.resolve(seq);
+      lane.seq = seq;
+      const stored = await this.resolve(lane, seq);
       this.observer.flushResolved?.(stored);
       if (!stored) throw err;
       return this.totals(deltas);
@@ -185,10 +201,10 @@ export class PostgresCounterStore extends CounterStore {
     if (rows.length !== deltas.size) {
       // The fence row did not hold our previous number (deleted or changed by
       // hand): nothing was written. Take its number and let the caller retry.
-      await this.adoptFence();
+      await this.adoptFence(lane);
       throw new Error('flush refused by its fence (flush_fences row was changed); it will be retried');
     }
-    this.seq = seq;
+    lane.seq = seq;
     this.observer.rowsUpserted?.(rows.length);
     return rows.map(toDomainCounts);
   }
@@ -197,18 +213,18 @@ export class PostgresCounterStore extends CounterStore {
    * Whether the flush numbered seq was stored, asking until the database
    * answers (or the store is closed). Fences it off when it was not.
    */
-  private async resolve(seq: number): Promise<boolean> {
+  private async resolve(lane: Lane, seq: number): Promise<boolean> {
     let delay = RESOLVE_RETRY_MS.first;
     for (;;) {
       try {
-        const fenced = await this.run('resolve', { text: FENCE_SQL, values: [this.node, seq] }, true);
+        const fenced = await this.run('resolve', { text: FENCE_SQL, values: [lane.id, seq] }, true);
         if (fenced.rowCount === 1) return false;
         // Not fenced now: either the flush advanced the number, or an earlier
         // fence attempt of ours did (its answer was lost), or the row is gone.
-        const state = await this.run('resolve', { text: FENCE_STATE_SQL, values: [this.node] }, true);
+        const state = await this.run('resolve', { text: FENCE_STATE_SQL, values: [lane.id] }, true);
         const row = state.rows[0] as [string, boolean] | undefined;
         if (!row) {
-          await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.node, seq]);
+          await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING', [lane.id, seq]);
           return false;
         }
         return Number(row[0]) === seq && !row[1];
@@ -220,10 +236,10 @@ export class PostgresCounterStore extends CounterStore {
     }
   }
 
-  private async adoptFence(): Promise<void> {
-    await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.node, this.seq]);
-    const state = await this.pool.query<{ seq: string }>('SELECT seq FROM flush_fences WHERE node = $1', [this.node]);
-    this.seq = Number(state.rows[0]?.seq ?? this.seq);
+  private async adoptFence(lane: Lane): Promise<void> {
+    await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING', [lane.id, lane.seq]);
+    const state = await this.pool.query<{ seq: string }>('SELECT seq FROM flush_fences WHERE node = $1', [lane.id]);
+    lane.seq = Number(state.rows[0]?.seq ?? lane.seq);
   }
 
   /** Totals of the domains of a flush that was stored but whose answer was lost. */
