@@ -44,7 +44,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => config] }),
-        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...traceLogOptions() }),
+        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...traceLogOptions(config) }),
         TerminusModule.forRoot({ logger: false }),
         ...tracingModules(config),
       ],
@@ -90,7 +90,13 @@ export class AppModule {
                   metrics.flushFailed(r);
                   spans?.failed(r, err, retryInMs, token);
                   logger.warn(
-                    { domains: r.domains, events: r.events, retryInMs, err: err instanceof Error ? err.message : err },
+                    {
+                      domains: r.domains,
+                      events: r.events,
+                      retryInMs,
+                      err: err instanceof Error ? err.message : err,
+                      ...spans?.logFields(token),
+                    },
                     'flush failed; deltas kept for retry',
                   );
                 },

@@ -33,8 +33,10 @@ export const CONFIG_SCHEMA = {
   // Tracing (docs/observability.md). Unset, the defaults depend on NODE_ENV: see
   // app/tracing/settings.ts (production: 1% sampled, OTLP export, no trace page).
   // TRACES_MAX_PER_SECOND caps new traces per second after the ratio (0: no cap).
+  // TRACES_DETAIL=full adds database and cache spans, at a CPU cost (see the doc).
   TRACES_UI: optional(bool()),
   TRACES_MAX_PER_SECOND: optional(int({ min: 0, max: 1_000_000 })),
+  TRACES_DETAIL: optional(oneOf(['basic', 'full'] as const)),
   OTEL_SDK_DISABLED: bool(false),
   OTEL_SERVICE_NAME: optional(text({ accepts: 'a service name' })),
   OTEL_RESOURCE_ATTRIBUTES: optional(keyValueText()),

@@ -1,7 +1,9 @@
 // Benchmark: the write path, memory against PostgreSQL, in one run.
 //   1. PUT /events/{random domain}/delivered, STORE=memory, ACK_MODE=durable
 //   2. the same, STORE=postgres, ACK_MODE=durable (answered after the commit)
-//   3. POST /events, NDJSON, 1000 events a request, random domains, STORE=postgres durable
+//   3. POST /events, NDJSON, 1000 events a request, STORE=memory then STORE=postgres
+//      (durable), domains drawn from 10 million (nearly every event a new row:
+//      the worst case for the store) and from 50,000 (events coalesce per flush)
 // The service runs compiled, as a child process (node dist/app/main.js), so the
 // load generator (autocannon, in this process) and the server do not share an
 // event loop. PostgreSQL is the service's own embedded server (the default
@@ -10,7 +12,8 @@
 // p95 comes from every response time (autocannon itself reports p90 and p97.5).
 //
 //   npx tsx bench/put-bench.ts [--duration 10] [--connections 64]
-//     [--ndjson-connections 8] [--no-build] [--only memory,postgres,ndjson]
+//     [--ndjson-connections 8] [--no-build] [--env NAME=value ...] [--dist dist]
+//     [--only memory,postgres,ndjson-memory,ndjson,ndjson-50k]
 import autocannon from 'autocannon';
 import { build } from 'hdr-histogram-js';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -30,6 +33,10 @@ interface Options {
   ndjsonConnections: number;
   build: boolean;
   only: Set<string>;
+  /** Extra service settings for every scenario (--env NAME=value). */
+  env: Record<string, string>;
+  /** Compiled service to run (a patched copy, for experiments). */
+  dist: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -39,7 +46,9 @@ function parseArgs(argv: string[]): Options {
     connections: 64,
     ndjsonConnections: 8,
     build: true,
-    only: new Set(['memory', 'postgres', 'ndjson']),
+    only: new Set(['memory', 'postgres', 'ndjson-memory', 'ndjson', 'ndjson-5k']),
+    env: {},
+    dist: join(ROOT, 'dist'),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -49,6 +58,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--connections') o.connections = Number(argv[++i]);
     else if (a === '--ndjson-connections') o.ndjsonConnections = Number(argv[++i]);
     else if (a === '--only') o.only = new Set(argv[++i].split(','));
+    else if (a === '--dist') o.dist = resolve(argv[++i]);
+    else if (a === '--env') {
+      const [name, ...value] = argv[++i].split('=');
+      o.env[name] = value.join('=');
+    }
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -60,6 +74,8 @@ interface Scenario {
   env: Record<string, string>;
   kind: 'put' | 'ndjson';
   connections: number;
+  /** Domains are drawn uniformly from this many names. */
+  space: number;
 }
 
 interface Outcome {
@@ -83,12 +99,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let seed = 12345;
 /** A fast, seeded PRNG: the load generator must not be the bottleneck. */
 const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-const randomDomain = (space: string) => `d${Math.floor(random() * 10_000_000)}.${space}.example`;
+const randomDomain = (space: number, suffix: string) => `d${Math.floor(random() * space)}.${suffix}.example`;
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.build) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  if (!existsSync(join(ROOT, 'dist', 'app', 'main.js'))) throw new Error('dist/app/main.js is missing: build first');
+  if (!existsSync(join(opts.dist, 'app', 'main.js'))) throw new Error(`${opts.dist}/app/main.js is missing: build first`);
 
   const externalDb = process.env.BENCH_DATABASE_URL;
   if (!externalDb) {
@@ -107,6 +123,7 @@ async function main(): Promise<void> {
       env: { STORE: 'memory', ACK_MODE: 'durable' },
       kind: 'put',
       connections: opts.connections,
+      space: 10_000_000,
     },
     {
       key: 'postgres',
@@ -114,13 +131,31 @@ async function main(): Promise<void> {
       env: { ...pgEnv, ACK_MODE: 'durable' },
       kind: 'put',
       connections: opts.connections,
+      space: 10_000_000,
+    },
+    {
+      key: 'ndjson-memory',
+      title: 'POST NDJSON ×1000, 10M domains, STORE=memory, durable',
+      env: { STORE: 'memory', ACK_MODE: 'durable' },
+      kind: 'ndjson',
+      connections: opts.ndjsonConnections,
+      space: 10_000_000,
     },
     {
       key: 'ndjson',
-      title: 'POST NDJSON ×1000, STORE=postgres, durable',
+      title: 'POST NDJSON ×1000, 10M domains, STORE=postgres, durable',
       env: { ...pgEnv, ACK_MODE: 'durable' },
       kind: 'ndjson',
       connections: opts.ndjsonConnections,
+      space: 10_000_000,
+    },
+    {
+      key: 'ndjson-5k',
+      title: 'POST NDJSON ×1000, 5k domains, STORE=postgres, durable',
+      env: { ...pgEnv, ACK_MODE: 'durable' },
+      kind: 'ndjson',
+      connections: opts.ndjsonConnections,
+      space: 5_000,
     },
   ].filter((s) => opts.only.has(s.key)) as Scenario[];
 
@@ -133,7 +168,7 @@ async function main(): Promise<void> {
 }
 
 async function runScenario(s: Scenario, opts: Options, embedded: boolean): Promise<Outcome> {
-  const server = await startService(s.env);
+  const server = await startService({ ...s.env, ...opts.env }, opts.dist);
   try {
     const load = loadOptions(s, server.url);
     if (opts.warmup > 0) await autocannon({ ...load, duration: opts.warmup });
@@ -193,14 +228,16 @@ function loadOptions(s: Scenario, url: string): autocannon.Options {
     return {
       url,
       connections: s.connections,
-      requests: [{ method: 'PUT', setupRequest: (req) => ({ ...req, path: `/events/${randomDomain('put')}/delivered` }) }],
+      requests: [
+        { method: 'PUT', setupRequest: (req) => ({ ...req, path: `/events/${randomDomain(s.space, 'put')}/delivered` }) },
+      ],
     };
   }
   // Bodies are generated before the run, so the load generator only sends them.
   const bodies = Array.from({ length: 64 }, () => {
     const lines: string[] = [];
     for (let i = 0; i < 1000; i++) {
-      lines.push(`{"domain":"${randomDomain('ndjson')}","type":"${random() < 0.05 ? 'bounced' : 'delivered'}"}`);
+      lines.push(`{"domain":"${randomDomain(s.space, s.key)}","type":"${random() < 0.05 ? 'bounced' : 'delivered'}"}`);
     }
     return lines.join('\n');
   });
@@ -225,8 +262,8 @@ interface Service {
   stop(): Promise<void>;
 }
 
-async function startService(env: Record<string, string>): Promise<Service> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'app', 'main.js')], {
+async function startService(env: Record<string, string>, dist: string): Promise<Service> {
+  const child = spawn(process.execPath, [join(dist, 'app', 'main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -349,15 +386,19 @@ function fmt(n: number): string {
 
 function printReport(outcomes: Outcome[], opts: Options): void {
   const memory = outcomes.find((o) => o.scenario.key === 'memory');
+  const ndjsonMemory = outcomes.find((o) => o.scenario.key === 'ndjson-memory');
   const lines = [
     `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
-      `load generator (autocannon) on the same machine; ${opts.duration} s per scenario after ${opts.warmup} s warm-up.`,
+      `load generator (autocannon) on the same machine; ${opts.duration} s per scenario after ${opts.warmup} s warm-up` +
+      (Object.keys(opts.env).length ? `; service settings ${JSON.stringify(opts.env)}` : '') +
+      '.',
     '',
     '| scenario | conns | events/s | requests/s | p50 ms | p95 ms | p99 ms | non-2xx | vs memory | events/flush | upsert p50 | CPU server / PG / loadgen |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const o of outcomes) {
-    const vsMemory = memory && o.scenario.kind === 'put' && o !== memory ? `${Math.round((o.eventsPerS / memory.eventsPerS) * 100)}%` : '';
+    const base = o.scenario.kind === 'put' ? memory : ndjsonMemory;
+    const vsMemory = base && o !== base ? `${Math.round((o.eventsPerS / base.eventsPerS) * 100)}%` : '';
     lines.push(
       `| ${o.scenario.title} | ${o.scenario.connections} | ${fmt(o.eventsPerS)} | ${fmt(o.requestsPerS)} | ` +
         `${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${o.p99.toFixed(2)} | ${o.non2xx + o.errors} | ${vsMemory} | ` +

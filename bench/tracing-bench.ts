@@ -7,9 +7,11 @@
 //   npx tsx bench/tracing-bench.ts [--duration 10] [--rounds 3] [--connections 100] [--no-build]
 //
 // Variants: "off"; "production defaults" (NODE_ENV=production: 1% sampled,
-// OTLP export to the default http://localhost:4318, where nothing listens here);
-// "development defaults" (NODE_ENV unset: every trace sampled into the trace
-// page buffer, at most 100 new traces a second, no export). Besides
+// TRACES_DETAIL=basic, OTLP export to the default http://localhost:4318, where
+// nothing listens here); the same with TRACES_DETAIL=full (database and cache
+// spans: the active context follows awaits); "development defaults" (NODE_ENV
+// unset: full detail, every trace sampled into the trace page buffer, at most
+// 100 new traces a second, no export). Besides
 // throughput it reports the server's CPU time per request (from /proc), which
 // other load on the box disturbs much less than throughput. Prints a Markdown
 // section for docs/benchmarks.md.
@@ -28,6 +30,7 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { name: 'tracing off', env: { OTEL_SDK_DISABLED: 'true', NODE_ENV: 'production' } },
   { name: 'production defaults', env: { NODE_ENV: 'production' } },
+  { name: 'production, TRACES_DETAIL=full', env: { NODE_ENV: 'production', TRACES_DETAIL: 'full' } },
   { name: 'development defaults', env: {} },
 ];
 

@@ -1,6 +1,7 @@
 // Tracing of the compiled service as it runs in production (node main.js, where
 // OpenTelemetry's require hooks patch pg and ioredis; jest's module loader
-// bypasses them), against real PostgreSQL and Redis, exporting OTLP/HTTP JSON to
+// bypasses them) with TRACES_DETAIL=full, against real PostgreSQL and Redis,
+// exporting OTLP/HTTP JSON to
 // a collector stub in this test: database and cache spans nest under the flush
 // span and under the lookup's server span; the trace page (TRACES_UI=true)
 // shows them in a real browser (Debian's chromium through playwright-core; a
@@ -116,6 +117,7 @@ beforeAll(async () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '100',
       TRACES_UI: 'true',
+      TRACES_DETAIL: 'full',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -16,8 +16,8 @@ import {
 } from '@nestjs/common';
 import { isEventType, parseDomainName } from '../../business/models';
 import { IngestService } from '../../business/services';
-import { sampledActiveSpanContext } from '../../foundation/tracing/trace-context';
 import { APP_CONFIG, AppConfig } from '../config';
+import { TraceLink } from '../tracing/trace-link.decorator';
 import { describe, parseJsonBatch, parseNdjsonBatch } from './event-batch';
 
 @Controller('events')
@@ -29,14 +29,18 @@ export class EventsController {
 
   @Put(':domain/:type')
   @HttpCode(204)
-  async recordOne(@Param('domain') domain: string, @Param('type') type: string): Promise<void> {
+  async recordOne(
+    @Param('domain') domain: string,
+    @Param('type') type: string,
+    @TraceLink() trace: unknown,
+  ): Promise<void> {
     if (!isEventType(type)) {
       throw new BadRequestException(`invalid event type ${describe(type)}: expected "delivered" or "bounced"`);
     }
     const name = parseDomainName(domain);
     if (!name.ok) throw new BadRequestException(`invalid domain ${describe(domain)}: ${name.reason}`);
     // The sampled request's span travels with the event, so its flush can link back to it.
-    const stored = this.ingest.record(name.value, type, sampledActiveSpanContext());
+    const stored = this.ingest.record(name.value, type, trace);
     if (stored) await stored;
   }
 
@@ -45,6 +49,7 @@ export class EventsController {
   async recordBatch(
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
+    @TraceLink() trace: unknown,
   ): Promise<{ accepted: number }> {
     const max = this.config.MAX_BATCH_EVENTS;
     const ndjson = isNdjson(contentType);
@@ -58,7 +63,7 @@ export class EventsController {
       if (result.tooMany) throw new PayloadTooLargeException(result.message);
       throw new BadRequestException({ message: result.message, invalid: result.invalid, errors: result.errors });
     }
-    const stored = this.ingest.recordMany(result.events, sampledActiveSpanContext());
+    const stored = this.ingest.recordMany(result.events, trace);
     if (stored) await stored;
     return { accepted: result.events.length };
   }

@@ -7,7 +7,7 @@
 import { Context, context, Link, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, trace, Tracer } from '@opentelemetry/api';
 import { DomainCounts } from '../../business/models';
 import { CountDeltas, CounterStore, FlushReport, FlushStart } from '../../business/ports';
-import { isSpanContext } from '../../foundation/tracing/trace-context';
+import { isSpanContext, logFieldsOf } from '../../foundation/tracing/trace-context';
 
 export const FLUSH_SPAN_NAME = 'ingest.flush';
 
@@ -66,6 +66,11 @@ export class FlushSpans {
     if (error instanceof Error) span.recordException(error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
     span.end();
+  }
+
+  /** trace_id/span_id of a flush that is traced, for its log lines. */
+  logFields(token: unknown): Record<string, string> {
+    return token instanceof FlushTrace ? logFieldsOf(token.span.spanContext()) : {};
   }
 
   /** The store as the ingest service should see it: each write runs in its flush's trace context. */

@@ -9,6 +9,7 @@ describe('tracing settings', () => {
       sampler: 'parentbased_traceidratio',
       ratio: 1,
       maxPerSecond: 100,
+      detail: 'full',
       exporter: 'none',
       ui: true,
     });
@@ -23,6 +24,7 @@ describe('tracing settings', () => {
     expect(tracingSettings(loadAppConfig({ NODE_ENV: 'production' }))).toMatchObject({
       ratio: 0.01,
       maxPerSecond: 0,
+      detail: 'basic',
       exporter: 'otlp',
       otlpUrl: 'http://localhost:4318/v1/traces',
       ui: false,
@@ -58,6 +60,7 @@ describe('tracing settings', () => {
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4318', 'expected a URL starting with http:// or https://'],
     ['OTEL_BSP_MAX_QUEUE_SIZE', '0', 'expected an integer from 1 to 1000000'],
     ['TRACES_UI', 'maybe', 'expected true or false'],
+    ['TRACES_DETAIL', 'everything', 'expected one of basic, full'],
   ])('refuses %s=%s with one line', (name, value, expected) => {
     expect(() => loadAppConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadAppConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration: ${name}=.*, ${expected}`));

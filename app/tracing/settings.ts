@@ -4,9 +4,17 @@
 //                       development / test                 production
 //   sampler ratio       1 (every root trace)               0.01
 //   traces per second   at most 100 (TRACES_MAX_PER_SECOND) no cap
+//   detail              full                               basic
 //   exporter            none, or otlp when an OTLP         otlp (http://localhost:4318
 //                       endpoint variable is set             unless configured)
 //   trace page          on (/debug/traces)                 off unless TRACES_UI=true
+//
+// TRACES_DETAIL: `basic` traces requests and flushes (with the links between
+// them); `full` adds the database and cache calls (pg, ioredis) nested under
+// them, which needs the active context to follow awaits (AsyncLocalStorage).
+// On Node 20 that makes every promise of the process pay a hook call, sampled
+// or not: about a quarter more CPU per request here (docs/benchmarks.md), so
+// production runs `basic` unless asked.
 //
 // The trace page shows what the sampler keeps, like any exporter: in production
 // with TRACES_UI=true it sees 1% of the traffic (raise OTEL_TRACES_SAMPLER_ARG on
@@ -22,11 +30,14 @@ export const DEVELOPMENT_SAMPLER_RATIO = 1;
 /** Development traces every request made by hand, but not every request of a load test. */
 export const DEVELOPMENT_MAX_PER_SECOND = 100;
 
+export type TraceDetail = 'basic' | 'full';
+
 export interface TracingSettings {
   enabled: boolean;
   sampler: SamplerName;
   ratio: number;
   maxPerSecond: number;
+  detail: TraceDetail;
   exporter: TraceExporterName;
   otlpUrl: string;
   otlpProtocol: OtlpProtocol;
@@ -41,6 +52,7 @@ export function tracingSettings(config: AppConfig): TracingSettings {
     sampler: config.OTEL_TRACES_SAMPLER,
     ratio: config.OTEL_TRACES_SAMPLER_ARG ?? (production ? PRODUCTION_SAMPLER_RATIO : DEVELOPMENT_SAMPLER_RATIO),
     maxPerSecond: config.TRACES_MAX_PER_SECOND ?? (production ? 0 : DEVELOPMENT_MAX_PER_SECOND),
+    detail: config.TRACES_DETAIL ?? (production ? 'basic' : 'full'),
     exporter: config.OTEL_TRACES_EXPORTER ?? (production || endpointSet ? 'otlp' : 'none'),
     otlpUrl: otlpTracesUrl(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, config.OTEL_EXPORTER_OTLP_ENDPOINT),
     otlpProtocol: config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL,
@@ -56,6 +68,7 @@ export function describeTracing(config: AppConfig): Record<string, unknown> {
     sampler: s.sampler,
     ratio: s.ratio,
     maxPerSecond: s.maxPerSecond || 'no cap',
+    detail: s.detail,
     exporter: s.exporter,
     ...(s.exporter === 'otlp' ? { otlpUrl: s.otlpUrl, otlpProtocol: s.otlpProtocol } : {}),
     tracePage: s.ui ? '/debug/traces' : 'off',

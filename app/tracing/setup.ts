@@ -58,6 +58,7 @@ export function setupTracing(config: AppConfig, overrides: TracingOverrides = {}
     },
     buffer: settings.ui ? {} : false,
     instrumentations: ['pg', 'ioredis'],
+    asyncContext: settings.detail === 'full',
     diagLevel: config.OTEL_LOG_LEVEL,
     log: (level, msg) => {
       if (level === 'warn') logger.warn(msg);

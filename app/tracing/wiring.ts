@@ -5,8 +5,8 @@
 import type { DynamicModule } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import type { LoggerOptions } from '../../foundation/logger/logger';
-import { traceFastify } from '../../foundation/tracing/fastify-tracing';
-import { activeTraceLogFields } from '../../foundation/tracing/trace-context';
+import { spanOfRequest, traceFastify } from '../../foundation/tracing/fastify-tracing';
+import { activeTraceLogFields, logFieldsOf, sampledSpanContext } from '../../foundation/tracing/trace-context';
 import { AppConfig } from '../config';
 import { TRACE_PAGE_ROUTE } from '../handlers/traces.http.controller';
 import { FlushSpans } from './flush-spans';
@@ -42,11 +42,19 @@ export function tracingModules(config: AppConfig): DynamicModule[] {
 }
 
 /**
- * Log fields that tie a line to its trace (trace_id, span_id, trace_flags), from
- * the active context; the per-request line is written while it is still active.
+ * Log fields that tie a line to its trace (trace_id, span_id, trace_flags): from
+ * the active context, which with TRACES_DETAIL=full follows a sampled request
+ * through its awaits (the per-request line included); with `basic` it does not,
+ * so the per-request line takes them from the request. Error lines of the HTTP
+ * error filter carry them in either case (foundation/http/error-filter.ts).
  */
-export function traceLogOptions(): Pick<LoggerOptions, 'mixin'> {
-  return currentTracing() ? { mixin: activeTraceLogFields } : {};
+export function traceLogOptions(config: AppConfig): Pick<LoggerOptions, 'mixin' | 'requestFields'> {
+  if (!currentTracing()) return {};
+  if (tracingSettings(config).detail === 'full') return { mixin: activeTraceLogFields };
+  return {
+    mixin: activeTraceLogFields,
+    requestFields: (req) => logFieldsOf(sampledSpanContext(spanOfRequest(req))),
+  };
 }
 
 export function createFlushSpans(): FlushSpans | undefined {

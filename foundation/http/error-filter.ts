@@ -1,8 +1,10 @@
 // The global Nest exception filter: every error leaves as JSON in the shape of
-// http-error.ts. 5xx errors are logged with their stack; clients never see one.
+// http-error.ts. 5xx errors are logged with their stack (and the request's trace
+// ids when it is traced); clients never see one.
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { trace } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { spanOfRequest } from '../tracing/fastify-tracing';
+import { logFieldsOf, sampledSpanContext } from '../tracing/trace-context';
 import { ErrorMapper, errorAnswer, fromFrameworkError, HttpErrorAnswer } from './http-error';
 
 @Catch()
@@ -17,9 +19,10 @@ export class JsonErrorFilter implements ExceptionFilter {
     const request = ctx.getRequest<FastifyRequest>();
     const answer = this.toAnswer(exception);
     if (answer.status >= 500 && answer.status !== 503) {
-      if (exception instanceof Error) trace.getActiveSpan()?.recordException(exception);
+      const span = spanOfRequest(request);
+      if (exception instanceof Error && span?.isRecording()) span.recordException(exception);
       this.logger.error(
-        { err: exception, reqId: request?.id, url: request?.url },
+        { err: exception, reqId: request?.id, url: request?.url, ...logFieldsOf(sampledSpanContext(span)) },
         exception instanceof Error ? exception.message : 'unexpected error',
       );
     }

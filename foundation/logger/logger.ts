@@ -12,8 +12,10 @@ export interface LoggerOptions {
   level: LogLevel;
   /** Extra fields for every line (service name, instance). */
   base?: Record<string, unknown>;
-  /** Adds fields to each line from the active context (trace ids). */
-  mixin?: () => Record<string, unknown>;
+  /** Adds fields to each line from the active context (trace ids); gets the line's own fields. */
+  mixin?: (line: object) => Record<string, unknown>;
+  /** Adds fields to the per-request line from the request (its trace ids, when no context is active then). */
+  requestFields?: (req: IncomingMessage) => Record<string, unknown>;
 }
 
 export function loggerModule(opts: LoggerOptions): DynamicModule {
@@ -27,6 +29,7 @@ export function loggerModule(opts: LoggerOptions): DynamicModule {
       level: opts.level,
       base: opts.base,
       mixin: opts.mixin,
+      customProps: opts.requestFields,
       autoLogging: perRequest,
       quietReqLogger: true,
       genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? requestIdFrom(req),

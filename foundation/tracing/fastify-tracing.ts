@@ -4,21 +4,12 @@
 // require hooks never fire), and an unsampled request costs one sampler call.
 // The incoming W3C traceparent is honoured, so a sampled caller's trace continues.
 //
-// Only sampled requests run inside their span's context (AsyncLocalStorage).
-// On Node 20 that context costs every promise a hook call once it is in use,
-// which is the main price of tracing here; an unsampled request costs a sampler
-// call and nothing else.
-import {
-  Context,
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  Tracer,
-} from '@opentelemetry/api';
+// The hooks are attached to each route as it is registered (onRoute), with the
+// span name worked out once: an ignored route has no hook at all, and no
+// request pays for Fastify's routeOptions getter. Unmatched requests (404) get
+// no span. The span is kept on the request (spanOfRequest) for code that runs
+// outside its context; only a sampled request runs inside its context.
+import { Context, context, propagation, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, trace, Tracer } from '@opentelemetry/api';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -30,7 +21,17 @@ import {
   ATTR_URL_SCHEME,
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestAbortHookHandler,
+  onRequestHookHandler,
+  onResponseHookHandler,
+  preHandlerHookHandler,
+  RouteOptions,
+} from 'fastify';
+import type { IncomingMessage } from 'node:http';
 
 export interface FastifyTracingOptions {
   tracer: Tracer;
@@ -43,11 +44,10 @@ const CONTEXT = Symbol('otel.server.context');
 
 type Traced = { [SPAN]?: Span; [CONTEXT]?: Context };
 
-/**
- * Adds the hooks. Call it before the first request; routes registered later are
- * covered too. The handler runs with the span active, so child spans (database,
- * cache) and log lines find it.
- */
+/** Methods whose handler may run after a body is read (outside the context entered in onRequest). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Adds the hooks to every route registered from now on; call it before the routes are registered. */
 export function traceFastify(fastify: FastifyInstance, opts: FastifyTracingOptions): void {
   const ignored = new Set(opts.ignoreRoutes ?? []);
   const tracer = opts.tracer;
@@ -55,70 +55,82 @@ export function traceFastify(fastify: FastifyInstance, opts: FastifyTracingOptio
   fastify.decorateRequest(SPAN, undefined);
   fastify.decorateRequest(CONTEXT, undefined);
 
-  fastify.addHook('onRequest', (request, _reply, done) => {
-    const route = request.routeOptions.url;
-    if (route !== undefined && ignored.has(route)) return done();
-    const parent = request.headers.traceparent ? propagation.extract(ROOT_CONTEXT, request.headers) : ROOT_CONTEXT;
-    const span = tracer.startSpan(
-      route ? `${request.method} ${route}` : request.method,
-      { kind: SpanKind.SERVER },
-      parent,
-    );
-    (request as unknown as Traced)[SPAN] = span;
-    // An unsampled request gets no active context: nothing below would record a
-    // span under it anyway, and entering one costs more than the span itself.
-    if (!span.isRecording()) return done();
-    span.setAttributes(requestAttributes(request, route));
-    const ctx = trace.setSpan(parent, span);
-    (request as unknown as Traced)[CONTEXT] = ctx;
-    context.with(ctx, done);
-  });
-
-  // Body parsing resumes on the socket's callbacks, outside the context entered
-  // above: enter it again just before the handler runs.
-  fastify.addHook('preHandler', (request, _reply, done) => {
-    const ctx = (request as unknown as Traced)[CONTEXT];
-    if (ctx === undefined) return done();
-    context.with(ctx, done);
-  });
-
-  fastify.addHook('onResponse', (request, reply, done) => {
-    const span = (request as unknown as Traced)[SPAN];
-    if (span !== undefined) {
-      const status = reply.statusCode;
-      if (span.isRecording()) {
-        span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-        if (status >= 500) {
-          span.setAttribute(ATTR_ERROR_TYPE, String(status));
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    if (ignored.has(route.url)) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    // HEAD routes that Fastify derives from GET share the GET route's options.
+    const name = `${methods[0]} ${route.url}`;
+    const onRequest: onRequestHookHandler = (request, _reply, done) => {
+      const parent = request.headers.traceparent ? propagation.extract(ROOT_CONTEXT, request.headers) : ROOT_CONTEXT;
+      const span = tracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
+      (request as Traced)[SPAN] = span;
+      // An unsampled request gets no active context: nothing below would record
+      // a span under it, and entering one costs more than the span itself.
+      if (!span.isRecording()) return done();
+      (request.raw as Traced)[SPAN] = span;
+      span.setAttributes(requestAttributes(request, route.url));
+      const ctx = trace.setSpan(parent, span);
+      (request as Traced)[CONTEXT] = ctx;
+      context.with(ctx, done);
+    };
+    // Body parsing resumes on the socket's callbacks, outside the context
+    // entered above: enter it again just before the handler runs.
+    const preHandler: preHandlerHookHandler = (request, _reply, done) => {
+      const ctx = (request as Traced)[CONTEXT];
+      if (ctx === undefined) return done();
+      context.with(ctx, done);
+    };
+    const onResponse: onResponseHookHandler = (request, reply, done) => {
+      endSpan((request as Traced)[SPAN], reply);
+      done();
+    };
+    const onRequestAbort: onRequestAbortHookHandler = (request, done) => {
+      const span = (request as Traced)[SPAN];
+      if (span !== undefined && span.isRecording()) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the connection' });
+        span.setAttribute(ATTR_ERROR_TYPE, 'aborted');
+        span.end();
       }
-      span.end();
-    }
-    done();
-  });
-
-  fastify.addHook('onRequestAbort', (request, done) => {
-    const span = (request as unknown as Traced)[SPAN];
-    if (span !== undefined) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the connection' });
-      span.setAttribute(ATTR_ERROR_TYPE, 'aborted');
-      span.end();
-    }
-    done();
+      done();
+    };
+    route.onRequest = [onRequest, ...hooks(route.onRequest)];
+    if (methods.some((m) => BODY_METHODS.has(m))) route.preHandler = [preHandler, ...hooks(route.preHandler)];
+    route.onResponse = [...hooks(route.onResponse), onResponse];
+    route.onRequestAbort = [...hooks(route.onRequestAbort), onRequestAbort];
   });
 }
 
-function requestAttributes(request: FastifyRequest, route: string | undefined): Record<string, string | number> {
+/** The server span of a request: any on Fastify's request, only a sampled one on the raw request. */
+export function spanOfRequest(request: FastifyRequest | IncomingMessage | undefined): Span | undefined {
+  return (request as Traced | undefined)?.[SPAN];
+}
+
+function endSpan(span: Span | undefined, reply: FastifyReply): void {
+  if (span === undefined || !span.isRecording()) return;
+  const status = reply.statusCode;
+  span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+  if (status >= 500) {
+    span.setAttribute(ATTR_ERROR_TYPE, String(status));
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
+
+function hooks<T>(h: T | T[] | undefined): T[] {
+  if (h === undefined) return [];
+  return Array.isArray(h) ? h : [h];
+}
+
+function requestAttributes(request: FastifyRequest, route: string): Record<string, string | number> {
   const q = request.url.indexOf('?');
   const attrs: Record<string, string | number> = {
     [ATTR_HTTP_REQUEST_METHOD]: request.method,
+    [ATTR_HTTP_ROUTE]: route,
     [ATTR_URL_PATH]: q === -1 ? request.url : request.url.slice(0, q),
     [ATTR_URL_SCHEME]: request.protocol,
     [ATTR_NETWORK_PROTOCOL_VERSION]: request.raw.httpVersion,
     'request.id': String(request.id),
   };
-  if (route !== undefined) attrs[ATTR_HTTP_ROUTE] = route;
   if (request.ip) attrs[ATTR_CLIENT_ADDRESS] = request.ip;
   const ua = request.headers['user-agent'];
   if (ua) attrs[ATTR_USER_AGENT_ORIGINAL] = ua;

@@ -1,14 +1,6 @@
-// Small helpers over the active trace context: the handle of a sampled span (to
-// link a later batch job to it) and the fields that tie a log line to a trace.
-import { isSpanContextValid, SpanContext, trace, TraceFlags } from '@opentelemetry/api';
-
-/** The active span's context when it is sampled, else undefined (nothing worth linking to). */
-export function sampledActiveSpanContext(): SpanContext | undefined {
-  const span = trace.getActiveSpan();
-  if (span === undefined) return undefined;
-  const sc = span.spanContext();
-  return (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? sc : undefined;
-}
+// Small helpers over trace contexts: the handle of a sampled span (to link a
+// later batch job to it) and the fields that tie a log line to a trace.
+import { isSpanContextValid, Span, SpanContext, trace, TraceFlags } from '@opentelemetry/api';
 
 /** True for a value that is a span context (handles travel through code that sees them as unknown). */
 export function isSpanContext(value: unknown): value is SpanContext {
@@ -26,7 +18,15 @@ export function logFieldsOf(sc: SpanContext | undefined): TraceLogFields {
   return { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: sc.traceFlags.toString(16).padStart(2, '0') };
 }
 
-/** The log fields of the active span; a pino mixin. */
-export function activeTraceLogFields(): TraceLogFields {
+/** The log fields of the active span (a pino mixin); none when the line already has them. */
+export function activeTraceLogFields(line?: object): TraceLogFields {
+  if (line !== undefined && 'trace_id' in line) return {};
   return logFieldsOf(trace.getActiveSpan()?.spanContext());
+}
+
+/** The context of a span when it is sampled, else undefined. */
+export function sampledSpanContext(span: Span | undefined): SpanContext | undefined {
+  if (span === undefined) return undefined;
+  const sc = span.spanContext();
+  return (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? sc : undefined;
 }

@@ -5,6 +5,11 @@
 // only the instrumentations named (pg, ioredis). Start it before the modules it
 // instruments are loaded. Export runs in the background: a collector that is
 // down or slow costs dropped spans (the batch queue is bounded), never a request.
+//
+// asyncContext chooses the context manager: AsyncLocalStorage (the context
+// follows awaits, so client spans nest under the request or job that made them)
+// or SyncContextManager (no async hooks at all; see there for what that saves).
+// The instrumentations need the former to find their parent.
 import { context, diag, DiagLogger, DiagLogLevel, ROOT_CONTEXT, trace, Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -17,6 +22,7 @@ import { BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanProcessor } 
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { hostname } from 'node:os';
 import { createSampler, SamplerName } from './sampler';
+import { SyncContextManager } from './sync-context-manager';
 import { TraceBuffer, TraceBufferOptions } from './trace-buffer';
 
 export type TraceExporterName = 'otlp' | 'console' | 'none';
@@ -47,6 +53,8 @@ export interface TracingOptions {
   /** Keep traces in process for a trace page; false for none. */
   buffer: Partial<TraceBufferOptions> | false;
   instrumentations: readonly InstrumentationName[];
+  /** Let the active context follow awaits (AsyncLocalStorage); required by the instrumentations. */
+  asyncContext: boolean;
   /** Where the SDK's own warnings go (export failures); rate limited. */
   diagLevel: DiagLevel;
   log: (level: 'warn' | 'info' | 'debug', msg: string) => void;
@@ -96,7 +104,9 @@ export function startTracing(opts: TracingOptions): Tracing {
     sampler: createSampler(opts.sampler, opts.samplerRatio, opts.samplerMaxPerSecond),
     // With no processor at all the SDK would fall back to OTEL_TRACES_EXPORTER from process.env.
     spanProcessors: processors.length > 0 ? processors : [new NoopProcessor()],
-    instrumentations: createInstrumentations(opts.instrumentations),
+    instrumentations: opts.asyncContext ? createInstrumentations(opts.instrumentations) : [],
+    // undefined: the SDK's default, AsyncLocalStorage.
+    contextManager: opts.asyncContext ? undefined : new SyncContextManager(),
     // Traces only: without these the SDK starts OTLP metric and log exporters by default.
     metricReaders: [],
     logRecordProcessors: [],
