@@ -4,17 +4,17 @@
 // variant alike. The server is a child process (`node dist/app/main.js`,
 // STORE=memory); the load generator (autocannon) runs here, on the same box.
 //
-//   npx tsx bench/tracing-bench.ts [--duration 10] [--rounds 3] [--connections 100] [--no-build]
+//   npx tsx bench/tracing-bench.ts [--duration 10] [--rounds 3] [--warmup 2] [--connections 100] [--no-build]
 //
 // Variants: "off"; "production defaults" (NODE_ENV=production: 1% sampled,
 // TRACES_DETAIL=basic, OTLP export to the default http://localhost:4318, where
 // nothing listens here); the same with TRACES_DETAIL=full (database and cache
 // spans: the active context follows awaits); "development defaults" (NODE_ENV
 // unset: full detail, every trace sampled into the trace page buffer, at most
-// 100 new traces a second, no export). Besides
-// throughput it reports the server's CPU time per request (from /proc), which
-// other load on the box disturbs much less than throughput. Prints a Markdown
-// section for docs/benchmarks.md.
+// 100 new traces a second, no export). Besides throughput it reports the
+// server's user-mode CPU time per request (from /proc), which other load on
+// the box disturbs much less than throughput. Prints a Markdown section for
+// docs/benchmarks.md.
 import autocannon from 'autocannon';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -55,7 +55,7 @@ const arg = (name: string, def: number): number => {
 const DURATION_S = arg('duration', 10);
 const ROUNDS = arg('rounds', 3);
 const CONNECTIONS = arg('connections', 100);
-const WARMUP_S = 2;
+const WARMUP_S = arg('warmup', 2);
 
 async function startServer(v: Variant): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['dist/app/main.js'], {
@@ -108,13 +108,16 @@ async function load(url: string, w: Workload, seconds: number): Promise<autocann
   });
 }
 
-/** CPU time (user + system) of a process in microseconds, from /proc (Linux); NaN elsewhere. */
+/**
+ * User-mode CPU time of a process in microseconds, from /proc (Linux); NaN
+ * elsewhere. Tracing costs user-mode JavaScript; kernel time (socket writes)
+ * swings with whatever else runs on the box, so it is left out.
+ */
 function cpuMicros(pid: number | undefined): number {
   const file = `/proc/${pid}/stat`;
   if (pid === undefined || !existsSync(file)) return NaN;
   const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+  return (Number(fields[11]) * 1e6) / 100; // utime, in USER_HZ (100) ticks
 }
 
 const median = (xs: number[]): number => {
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
           p99[wi][vi].push(r.latency.p99);
           errors[wi][vi] += r.errors + r.timeouts + (r.non2xx ?? 0);
           console.error(
-            `round ${round + 1}/${ROUNDS}  ${v.name.padEnd(22)} ${WORKLOADS[wi].method}  ${Math.round(r.requests.average)} req/s  p99 ${r.latency.p99} ms  ${perRequest.toFixed(1)} µs CPU/req`,
+            `round ${round + 1}/${ROUNDS}  ${v.name.padEnd(32)} ${WORKLOADS[wi].method}  ${Math.round(r.requests.average)} req/s  p99 ${r.latency.p99} ms  ${perRequest.toFixed(1)} µs user CPU/req`,
           );
         }
       } finally {
@@ -170,7 +173,7 @@ async function main(): Promise<void> {
     lines.push('');
     lines.push(`**${WORKLOADS[wi].name}**`);
     lines.push('');
-    lines.push('| variant | req/s (median) | runs | throughput cost | server CPU µs/req (median) | CPU cost | p99 ms | errors |');
+    lines.push('| variant | req/s (median) | runs | throughput cost | server user CPU µs/req (median) | CPU cost | p99 ms | errors |');
     lines.push('|---|---:|---|---:|---:|---:|---:|---:|');
     const base = median(rps[wi][0]);
     const baseCpu = median(cpu[wi][0]);

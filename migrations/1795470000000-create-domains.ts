@@ -1,7 +1,10 @@
 // The domains table: one row per domain, its two counters and when they last
-// changed. fillfactor 70 leaves room in each page so that the constant counter
-// updates are HOT updates (no primary-key index churn, less bloat), and
-// autovacuum runs earlier than its default on this update-heavy table.
+// changed. Names are ASCII (punycode), so they use the "C" collation: byte
+// comparisons in the primary key, whatever the server's default locale, and the
+// same order as the adapter's sort. fillfactor 70 leaves room in each page so
+// that the constant counter updates are HOT updates (no primary-key index
+// churn, less bloat), and autovacuum runs earlier than its default on this
+// update-heavy table. The checks make a negative count impossible at the source.
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 export class CreateDomains1795470000000 implements MigrationInterface {
@@ -10,7 +13,7 @@ export class CreateDomains1795470000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       CREATE TABLE domains (
-        name text PRIMARY KEY,
+        name text COLLATE "C" PRIMARY KEY,
         delivered bigint NOT NULL DEFAULT 0 CHECK (delivered >= 0),
         bounced bigint NOT NULL DEFAULT 0 CHECK (bounced >= 0),
         updated_at timestamptz NOT NULL DEFAULT now()
