@@ -2,6 +2,7 @@
 // own unflushed deltas, so a client reads its own writes on the node it wrote to.
 import { addCounts, Counts, DomainName, DomainReport, report, zeroCounts } from '../models';
 import { CounterStore } from '../ports';
+import { ReadBatcher } from './read-batcher';
 
 /** Where unflushed deltas come from (the ingest service). */
 export interface UnflushedSource {
@@ -9,11 +10,15 @@ export interface UnflushedSource {
 }
 
 export class LookupService {
+  private readonly reads: ReadBatcher;
+
   constructor(
-    private readonly store: CounterStore,
+    store: CounterStore,
     private readonly unflushed: UnflushedSource,
     private readonly threshold: number,
-  ) {}
+  ) {
+    this.reads = new ReadBatcher(store);
+  }
 
   async lookup(domain: DomainName): Promise<DomainReport> {
     const [result] = await this.lookupMany([domain]);
@@ -23,7 +28,7 @@ export class LookupService {
   /** One report per name asked for, in the same order; duplicates are answered twice. */
   async lookupMany(domains: readonly DomainName[]): Promise<DomainReport[]> {
     const unique = domains.length > 1 ? [...new Set(domains)] : domains;
-    const stored = await this.store.read(unique);
+    const stored = await this.reads.read(unique);
     const local = this.unflushed.unflushed(unique);
     return domains.map((name) => {
       const base = stored.get(name) ?? zeroCounts();
