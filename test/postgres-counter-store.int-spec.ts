@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { createPostgresDataSource, poolOf } from '../business/adapters/postgres/data-source';
 import { migrateDown, migrateUp, migrationStatus } from '../business/adapters/postgres/migrate';
 import { PostgresCounterStore } from '../business/adapters/postgres/postgres-counter-store.adapter';
+import { main as migrateCommand } from '../app/cmd/migrate';
 import { MIGRATIONS } from '../migrations';
 import { describeCounterStoreContract, deltas } from './contracts/counter-store.contract';
 import { createTestDatabase, dropTestDatabase, truncateTestDatabase } from './support/postgres';
@@ -168,6 +169,52 @@ describe('migrations', () => {
     // And again, from scratch.
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
     expect(await tables()).toEqual(['domains', 'flush_fences']);
+  });
+});
+
+describe('migrate command', () => {
+  let cmdUrl: string;
+  const saved = process.env.DATABASE_URL;
+
+  beforeAll(async () => {
+    cmdUrl = await createTestDatabase('migrate_command_test');
+    process.env.DATABASE_URL = cmdUrl;
+  });
+
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.DATABASE_URL;
+    else process.env.DATABASE_URL = saved;
+    if (cmdUrl) await dropTestDatabase(cmdUrl);
+  });
+
+  it('runs up, status and down, and refuses anything else', async () => {
+    const out: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await migrateCommand(['up'])).toBe(0);
+      expect(await migrateCommand(['up'])).toBe(0);
+      expect(await migrateCommand(['status'])).toBe(0);
+      expect(await migrateCommand(['down'])).toBe(0);
+      expect(await migrateCommand(['sideways'])).toBe(2);
+    } finally {
+      write.mockRestore();
+      err.mockRestore();
+    }
+    expect(out.join('')).toBe(
+      [
+        'applied CreateDomains1795470000000',
+        'applied CreateFlushFences1795470000001',
+        'nothing to apply',
+        '[X] CreateDomains1795470000000',
+        '[X] CreateFlushFences1795470000001',
+        'reverted CreateFlushFences1795470000001',
+        '',
+      ].join('\n'),
+    );
   });
 });
 

@@ -19,7 +19,9 @@ export const UNTRACED_ROUTES = ['/metrics', '/health', '/health/live', '/health/
 
 export function traceServer(fastify: FastifyInstance): void {
   const tracing = currentTracing();
-  if (tracing) traceFastify(fastify, { tracer: tracing.tracer, ignoreRoutes: UNTRACED_ROUTES });
+  if (tracing) {
+    traceFastify(fastify, { tracer: tracing.tracer, sampleNewTrace: tracing.sampleNewTrace, ignoreRoutes: UNTRACED_ROUTES });
+  }
 }
 
 /** The trace page module when the page is on. */

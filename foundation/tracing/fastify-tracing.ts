@@ -7,8 +7,10 @@
 // The hooks are attached to each route as it is registered (onRoute), with the
 // span name worked out once: an ignored route has no hook at all, and no
 // request pays for Fastify's routeOptions getter. Unmatched requests (404) get
-// no span. The span is kept on the request (spanOfRequest) for code that runs
-// outside its context; only a sampled request runs inside its context.
+// no span. A request that starts a new trace is decided before any span exists
+// (sampleNewTrace): an unsampled one costs a random draw. The span is kept on
+// the request (spanOfRequest) for code that runs outside its context; only a
+// sampled request runs inside its context.
 import { Context, context, propagation, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, trace, Tracer } from '@opentelemetry/api';
 import {
   ATTR_CLIENT_ADDRESS,
@@ -25,16 +27,22 @@ import type {
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
-  onRequestAbortHookHandler,
   onRequestHookHandler,
   onResponseHookHandler,
   preHandlerHookHandler,
   RouteOptions,
 } from 'fastify';
 import type { IncomingMessage } from 'node:http';
+import { PRE_SAMPLED } from './sampler';
 
 export interface FastifyTracingOptions {
   tracer: Tracer;
+  /**
+   * Decides a request with no traceparent before any span exists (Sampling's
+   * sampleNewTrace): a "no" costs one random draw. Without it every request
+   * starts a span and the tracer's sampler decides.
+   */
+  sampleNewTrace?: () => boolean;
   /** Route templates that get no span at all (scrapes, probes, the trace page itself). */
   ignoreRoutes?: readonly string[];
 }
@@ -51,6 +59,7 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 export function traceFastify(fastify: FastifyInstance, opts: FastifyTracingOptions): void {
   const ignored = new Set(opts.ignoreRoutes ?? []);
   const tracer = opts.tracer;
+  const sampleNewTrace = opts.sampleNewTrace;
   // Declared up front so that every request object keeps one shape.
   fastify.decorateRequest(SPAN, undefined);
   fastify.decorateRequest(CONTEXT, undefined);
@@ -60,8 +69,12 @@ export function traceFastify(fastify: FastifyInstance, opts: FastifyTracingOptio
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     // HEAD routes that Fastify derives from GET share the GET route's options.
     const name = `${methods[0]} ${route.url}`;
-    const onRequest: onRequestHookHandler = (request, _reply, done) => {
-      const parent = request.headers.traceparent ? propagation.extract(ROOT_CONTEXT, request.headers) : ROOT_CONTEXT;
+    const onRequest: onRequestHookHandler = (request, reply, done) => {
+      let parent: Context;
+      if (request.headers.traceparent) parent = propagation.extract(ROOT_CONTEXT, request.headers);
+      else if (sampleNewTrace === undefined) parent = ROOT_CONTEXT;
+      else if (sampleNewTrace()) parent = PRE_SAMPLED;
+      else return done();
       const span = tracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
       (request as Traced)[SPAN] = span;
       // An unsampled request gets no active context: nothing below would record
@@ -69,7 +82,14 @@ export function traceFastify(fastify: FastifyInstance, opts: FastifyTracingOptio
       if (!span.isRecording()) return done();
       (request.raw as Traced)[SPAN] = span;
       span.setAttributes(requestAttributes(request, route.url));
-      const ctx = trace.setSpan(parent, span);
+      // A client that goes away before the answer: end the span anyway.
+      reply.raw.once('close', () => {
+        if (!span.isRecording()) return;
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the connection' });
+        span.setAttribute(ATTR_ERROR_TYPE, 'aborted');
+        span.end();
+      });
+      const ctx = trace.setSpan(parent === PRE_SAMPLED ? ROOT_CONTEXT : parent, span);
       (request as Traced)[CONTEXT] = ctx;
       context.with(ctx, done);
     };
@@ -84,19 +104,9 @@ export function traceFastify(fastify: FastifyInstance, opts: FastifyTracingOptio
       endSpan((request as Traced)[SPAN], reply);
       done();
     };
-    const onRequestAbort: onRequestAbortHookHandler = (request, done) => {
-      const span = (request as Traced)[SPAN];
-      if (span !== undefined && span.isRecording()) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the connection' });
-        span.setAttribute(ATTR_ERROR_TYPE, 'aborted');
-        span.end();
-      }
-      done();
-    };
     route.onRequest = [onRequest, ...hooks(route.onRequest)];
     if (methods.some((m) => BODY_METHODS.has(m))) route.preHandler = [preHandler, ...hooks(route.preHandler)];
     route.onResponse = [...hooks(route.onResponse), onResponse];
-    route.onRequestAbort = [...hooks(route.onRequestAbort), onRequestAbort];
   });
 }
 

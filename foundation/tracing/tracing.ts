@@ -21,7 +21,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { hostname } from 'node:os';
-import { createSampler, SamplerName } from './sampler';
+import { createSampling, SamplerName } from './sampler';
 import { SyncContextManager } from './sync-context-manager';
 import { TraceBuffer, TraceBufferOptions } from './trace-buffer';
 
@@ -62,6 +62,8 @@ export interface TracingOptions {
 
 export interface Tracing {
   readonly tracer: Tracer;
+  /** The sampler's decision for a new trace, made before any span exists (see Sampling). */
+  readonly sampleNewTrace: () => boolean;
   /** The in-process buffer, when the options asked for one. */
   readonly buffer: TraceBuffer | undefined;
   /** Exports what is queued (tests, shutdown). */
@@ -75,6 +77,7 @@ const DIAG_REPEAT_MS = 60_000;
 
 export function startTracing(opts: TracingOptions): Tracing {
   const buffer = opts.buffer === false ? undefined : new TraceBuffer(opts.buffer);
+  const sampling = createSampling(opts.sampler, opts.samplerRatio, opts.samplerMaxPerSecond);
   const processors: SpanProcessor[] = [];
   const exporter = createExporter(opts);
   if (exporter) {
@@ -101,7 +104,7 @@ export function startTracing(opts: TracingOptions): Tracing {
       'service.instance.id': opts.instanceId,
     }),
     autoDetectResources: false,
-    sampler: createSampler(opts.sampler, opts.samplerRatio, opts.samplerMaxPerSecond),
+    sampler: sampling.sampler,
     // With no processor at all the SDK would fall back to OTEL_TRACES_EXPORTER from process.env.
     spanProcessors: processors.length > 0 ? processors : [new NoopProcessor()],
     instrumentations: opts.asyncContext ? createInstrumentations(opts.instrumentations) : [],
@@ -119,6 +122,7 @@ export function startTracing(opts: TracingOptions): Tracing {
   let stopped: Promise<void> | undefined;
   return {
     tracer,
+    sampleNewTrace: sampling.sampleNewTrace,
     buffer,
     forceFlush: () => Promise.all(processors.map((p) => p.forceFlush())).then(() => undefined),
     shutdown(timeoutMs: number) {

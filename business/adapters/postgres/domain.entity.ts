@@ -5,8 +5,8 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 @Entity({ name: 'domains' })
 export class DomainEntity {
-  /** Normalised (lower-case, ASCII) domain name. */
-  @PrimaryColumn({ type: 'text' })
+  /** Normalised (lower-case, ASCII) domain name; byte order ("C" collation). */
+  @PrimaryColumn({ type: 'text', collation: 'C' })
   name!: string;
 
   /** bigint: pg returns it as a string; converted to number at the adapter boundary. */
