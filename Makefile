@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: start dev build test test-unit test-int lint arch typecheck bench createEvents clean deps
+.PHONY: start dev build test test-unit lint arch typecheck bench createEvents migrate migrate-revert migrate-status clean deps
 
 # Installs dependencies when package-lock.json changed (npm ci on a fresh clone).
 $(NPM_STAMP): package-lock.json
@@ -26,8 +26,9 @@ dev: deps
 test: deps arch lint typecheck build
 	npx jest --runInBand
 
+## test-unit: the unit tests only (no servers)
 test-unit: deps
-	npx jest --selectProjects unit 2>/dev/null || npx jest --testPathPatterns '\.spec\.ts$$'
+	npx jest --testPathPattern '\.spec\.ts$$'
 
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
@@ -38,8 +39,21 @@ arch: deps
 lint: deps
 	npx eslint --no-error-on-unmatched-pattern app business foundation migrations test bench
 
+## bench: the benchmarks recorded in docs/benchmarks.md (several minutes; run on a quiet machine)
 bench: build
-	npx tsx bench/run.ts
+	npx tsx bench/put-bench.ts --no-build
+	npx tsx bench/cache-bench.ts --no-build
+	npx tsx bench/tracing-bench.ts --no-build
+
+## migrate / migrate-revert / migrate-status: TypeORM migrations against DATABASE_URL (or the embedded PostgreSQL)
+migrate: deps
+	npx tsx app/cmd/migrate.ts up
+
+migrate-revert: deps
+	npx tsx app/cmd/migrate.ts down
+
+migrate-status: deps
+	npx tsx app/cmd/migrate.ts status
 
 createEvents: deps
 	npx tsx app/cmd/create-events.ts $(ARGS)
