@@ -1,12 +1,19 @@
 // Maps the business core's named errors to HTTP answers (DESIGN §2): overload,
 // unconfirmed writes and shutdown are 503 with Retry-After.
 import { errorAnswer, HttpErrorAnswer } from '../foundation/http/http-error';
-import { AckTimeoutError, NotStoredError, OverloadedError, ShuttingDownError } from '../business/services';
+import {
+  AckTimeoutError,
+  NotStoredError,
+  OverloadedError,
+  ShuttingDownError,
+  StoreUnavailableError,
+} from '../business/services';
 
 export function mapBusinessError(err: unknown): HttpErrorAnswer | undefined {
   if (err instanceof OverloadedError) return unavailable(err.message, err.retryAfterSeconds);
   if (err instanceof AckTimeoutError || err instanceof NotStoredError) return unavailable(err.message, 1);
   if (err instanceof ShuttingDownError) return unavailable(err.message, 1);
+  if (err instanceof StoreUnavailableError) return unavailable('the counter store is unavailable, retry later', 1);
   return undefined;
 }
 

@@ -31,3 +31,11 @@ export class NotStoredError extends Error {
     this.name = 'NotStoredError';
   }
 }
+
+/** The counter store could not answer a read (HTTP 503: retry later). */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the counter store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}

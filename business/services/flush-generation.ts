@@ -13,6 +13,8 @@ export class FlushGeneration {
   private timer: NodeJS.Timeout | undefined;
   private followers: FlushGeneration[] = [];
   private observed = false;
+  /** When the first waiter arrived (ms since epoch; 0 while nobody waits). */
+  armedAt = 0;
 
   constructor() {
     this.promise = new Promise<void>((resolve, reject) => {
@@ -25,6 +27,7 @@ export class FlushGeneration {
   waitFor(timeoutMs: number): Promise<void> {
     if (!this.observed) {
       this.observed = true;
+      this.armedAt = Date.now();
       // Unhandled rejections of generations nobody awaits must not crash the process.
       this.promise.catch(() => undefined);
       if (!this.settled && timeoutMs > 0) {

@@ -94,7 +94,7 @@ describe('IngestService (durable)', () => {
 
   it('runs flushes back to back: events that arrive during a flush go in the next one', async () => {
     const store = new ControlledStore();
-    const ingest = service(store);
+    const ingest = service(store, { maxConcurrentFlushes: 1 });
     const first = ingest.record('a.com', 'delivered')!;
     await tick();
     const second = ingest.record('a.com', 'delivered')!;
@@ -109,6 +109,44 @@ describe('IngestService (durable)', () => {
     expect(store.calls[1].deltas.get('a.com')).toEqual({ delivered: 1, bounced: 0 });
     store.settleNext();
     await Promise.all([second, third]);
+  });
+
+  it('pipelines up to maxConcurrentFlushes flushes; the next waits for a free slot', async () => {
+    const store = new ControlledStore();
+    const ingest = service(store, { maxConcurrentFlushes: 2 });
+    const acks = [ingest.record('a.com', 'delivered')!];
+    await tick();
+    acks.push(ingest.record('a.com', 'delivered')!);
+    await tick();
+    acks.push(ingest.record('a.com', 'delivered')!);
+    await tick();
+    expect(store.openCalls).toBe(2);
+    store.settleNext();
+    await acks[0];
+    await tick();
+    expect(store.openCalls).toBe(2); // the third batch took the free slot
+    store.settleNext();
+    store.settleNext();
+    await Promise.all(acks);
+    expect(store.totals.get('a.com')).toEqual({ delivered: 3, bounced: 0 });
+    expect(ingest.backlog).toBe(0);
+  });
+
+  it('gives each waiting request most of ACK_TIMEOUT_MS, not what its batch had left', async () => {
+    const store = new ControlledStore();
+    const ingest = service(store, { ackTimeoutMs: 200, retryBaseMs: 10_000, retryMaxMs: 10_000, shutdownTimeoutMs: 50 });
+    const early = ingest.record('a.com', 'delivered')!;
+    const earlyAt = Date.now();
+    await tick();
+    store.settleNext(false); // the store is down; the next retry is far away
+    await new Promise((r) => setTimeout(r, 120));
+    const late = ingest.record('a.com', 'delivered')!;
+    const lateAt = Date.now();
+    await expect(early).rejects.toBeInstanceOf(AckTimeoutError);
+    expect(Date.now() - earlyAt).toBeGreaterThanOrEqual(180);
+    await expect(late).rejects.toBeInstanceOf(AckTimeoutError);
+    expect(Date.now() - lateAt).toBeGreaterThanOrEqual(180);
+    await expect(ingest.close()).rejects.toBeInstanceOf(NotStoredError);
   });
 
   it('keeps the deltas of a failed flush, retries, and acknowledges when they are stored', async () => {

@@ -27,6 +27,12 @@ export interface IngestOptions {
   retryMaxMs: number;
   /** How long close() keeps retrying to store what is left. */
   shutdownTimeoutMs: number;
+  /**
+   * Flushes that may be in flight at once. Two lets the next batch travel to the
+   * store while the previous one commits (pipelined group commit); deltas
+   * commute, so their order does not matter.
+   */
+  maxConcurrentFlushes: number;
   /** Most trace handles (see record) one flush carries to the observer; the rest are dropped. */
   maxTracesPerFlush: number;
 }
@@ -40,6 +46,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   retryBaseMs: 50,
   retryMaxMs: 2_000,
   shutdownTimeoutMs: 10_000,
+  maxConcurrentFlushes: 2,
   maxTracesPerFlush: 128,
 };
 
@@ -64,7 +71,7 @@ export class IngestService {
   private pendingTraces: unknown[] = [];
   private inFlightEvents = 0;
   private generation = new FlushGeneration();
-  private flushing = false;
+  private flushesInFlight = 0;
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -140,7 +147,7 @@ export class IngestService {
       pendingDomains: this.pending.size,
       inFlightEvents: this.inFlightEvents,
       consecutiveFailures: this.consecutiveFailures,
-      flushing: this.flushing,
+      flushing: this.flushesInFlight > 0,
     };
   }
 
@@ -166,10 +173,11 @@ export class IngestService {
     const deadline = Date.now() + this.opts.shutdownTimeoutMs;
     this.clearTimers();
     while (!this.isIdle() && Date.now() < deadline) {
-      if (!this.flushing) await this.flush();
-      else await new Promise((r) => setTimeout(r, 5));
+      // A store call that hangs must not hold shutdown past its deadline.
+      const step = this.flushesInFlight === 0 ? this.flush() : sleep(5);
+      await Promise.race([step, sleep(deadline - Date.now())]);
       if (!this.isIdle() && this.consecutiveFailures > 0) {
-        await new Promise((r) => setTimeout(r, Math.min(this.backoffMs(), Math.max(0, deadline - Date.now()))));
+        await sleep(Math.min(this.backoffMs(), deadline - Date.now()));
       }
     }
     this.clearTimers();
@@ -205,6 +213,16 @@ export class IngestService {
   private afterAdd(): Promise<void> | undefined {
     if (this.opts.ackMode === 'durable') {
       this.scheduleNow();
+      // A generation's ack timer starts with its first waiter. While the store is
+      // failing, one generation would gather requests for a long time and answer
+      // the late ones 503 early, so a new generation (following the old one)
+      // starts every tenth of the timeout: every request waits 90–100% of it.
+      const armedAt = this.generation.armedAt;
+      if (armedAt !== 0 && Date.now() - armedAt > this.opts.ackTimeoutMs / 10) {
+        const next = new FlushGeneration();
+        next.adopt(this.generation);
+        this.generation = next;
+      }
       return this.generation.waitFor(this.opts.ackTimeoutMs);
     }
     if (this.pending.size >= this.opts.flushMaxDomains) this.scheduleNow();
@@ -214,7 +232,7 @@ export class IngestService {
 
   /** Flush on the next turn of the event loop, gathering what this turn brings. */
   private scheduleNow(): void {
-    if (this.flushing || this.immediate || this.retryTimer) return;
+    if (this.flushSlotsFull() || this.immediate || this.retryTimer) return;
     this.immediate = setImmediate(() => {
       this.immediate = undefined;
       void this.flush();
@@ -222,7 +240,7 @@ export class IngestService {
   }
 
   private scheduleTimer(): void {
-    if (this.flushing || this.timer || this.immediate || this.retryTimer) return;
+    if (this.flushSlotsFull() || this.timer || this.immediate || this.retryTimer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.flush();
@@ -230,7 +248,7 @@ export class IngestService {
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing) return;
+    if (this.flushSlotsFull()) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -239,7 +257,7 @@ export class IngestService {
       this.notifyIdle();
       return;
     }
-    this.flushing = true;
+    this.flushesInFlight++;
     const batch = this.pending;
     const events = this.pendingEvents;
     const generation = this.generation;
@@ -248,7 +266,7 @@ export class IngestService {
     this.pendingEvents = 0;
     this.pendingTraces = [];
     this.generation = new FlushGeneration();
-    this.inFlightEvents = events;
+    this.inFlightEvents += events;
 
     const chunks = splitChunks(batch, this.opts.flushMaxDomains);
     const token = this.observer.flushStarted?.({ domains: batch.size, events, chunks: chunks.length, traces });
@@ -260,8 +278,7 @@ export class IngestService {
         this.inFlightEvents -= countEvents(chunks[done]);
       }
       this.consecutiveFailures = 0;
-      this.inFlightEvents = 0;
-      this.flushing = false;
+      this.flushesInFlight--;
       generation.succeed();
       this.observer.flushSucceeded?.(
         { domains: batch.size, events, durationMs: Date.now() - started, chunks: chunks.length },
@@ -278,11 +295,11 @@ export class IngestService {
         }
       }
       // add() counted the merged events as pending; they are no longer in flight.
-      this.inFlightEvents = 0;
+      for (let i = done; i < chunks.length; i++) this.inFlightEvents -= countEvents(chunks[i]);
       for (const t of traces) this.addTrace(t);
       this.generation.adopt(generation);
       this.consecutiveFailures++;
-      this.flushing = false;
+      this.flushesInFlight--;
       const retryIn = this.backoffMs();
       this.observer.flushFailed?.(
         { domains: batch.size, events, durationMs: Date.now() - started, chunks: chunks.length },
@@ -290,7 +307,11 @@ export class IngestService {
         retryIn,
         token,
       );
-      if (!this.closed) {
+      if (!this.closed && !this.retryTimer) {
+        if (this.immediate) clearImmediate(this.immediate);
+        if (this.timer) clearTimeout(this.timer);
+        this.immediate = undefined;
+        this.timer = undefined;
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           void this.flush();
@@ -314,6 +335,10 @@ export class IngestService {
     }
   }
 
+  private flushSlotsFull(): boolean {
+    return this.flushesInFlight >= this.opts.maxConcurrentFlushes;
+  }
+
   private backoffMs(): number {
     if (this.consecutiveFailures === 0) return this.opts.retryBaseMs;
     const exp = Math.min(this.consecutiveFailures - 1, 20);
@@ -321,7 +346,7 @@ export class IngestService {
   }
 
   private isIdle(): boolean {
-    return this.pending.size === 0 && !this.flushing;
+    return this.pending.size === 0 && this.flushesInFlight === 0;
   }
 
   private notifyIdle(): void {
@@ -339,6 +364,10 @@ export class IngestService {
     this.retryTimer = undefined;
     this.immediate = undefined;
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
 }
 
 function splitChunks(batch: Map<string, MutableCounts>, max: number): Map<string, MutableCounts>[] {

@@ -1,6 +1,7 @@
 import { DomainName } from '../models';
 import { MemoryCounterStore } from '../adapters/memory/memory-counter-store.adapter';
 import { IngestService } from './ingest.service';
+import { StoreUnavailableError } from './errors';
 import { LookupService } from './lookup.service';
 
 const d = (s: string) => s as DomainName;
@@ -36,5 +37,14 @@ describe('LookupService', () => {
     await store.apply(new Map([['c.com', { delivered: 6, bounced: 0 }]]));
     const lookups = new LookupService(store, { unflushed: () => new Map() }, 5);
     expect((await lookups.lookup(d('c.com'))).status).toBe('catch-all');
+  });
+
+  it('turns a store failure into StoreUnavailableError (answered 503)', async () => {
+    const store = new MemoryCounterStore();
+    store.read = async () => {
+      throw new Error('connection refused');
+    };
+    const lookups = new LookupService(store, { unflushed: () => new Map() }, 1000);
+    await expect(lookups.lookup(d('a.com'))).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });

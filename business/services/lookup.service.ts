@@ -2,6 +2,7 @@
 // own unflushed deltas, so a client reads its own writes on the node it wrote to.
 import { addCounts, Counts, DomainName, DomainReport, report, zeroCounts } from '../models';
 import { CounterStore } from '../ports';
+import { StoreUnavailableError } from './errors';
 import { ReadBatcher } from './read-batcher';
 
 /** Where unflushed deltas come from (the ingest service). */
@@ -28,7 +29,12 @@ export class LookupService {
   /** One report per name asked for, in the same order; duplicates are answered twice. */
   async lookupMany(domains: readonly DomainName[]): Promise<DomainReport[]> {
     const unique = domains.length > 1 ? [...new Set(domains)] : domains;
-    const stored = await this.reads.read(unique);
+    let stored: Map<string, Counts>;
+    try {
+      stored = await this.reads.read(unique);
+    } catch (err) {
+      throw new StoreUnavailableError(err);
+    }
     const local = this.unflushed.unflushed(unique);
     return domains.map((name) => {
       const base = stored.get(name) ?? zeroCounts();
