@@ -111,7 +111,10 @@ describe('CACHE=redis when Redis fails', () => {
       await sleep(1500);
       expect(load.requests - requestsBefore).toBeGreaterThan(100);
       expect(await metric('catchall_cache_breaker_state', '')).toBeGreaterThanOrEqual(1); // open (or probing)
-      expect(await metric('catchall_cache_errors_total', 'op="read"')).toBeGreaterThan(0);
+      // Which call fails first (a lookup or a flush's merge) depends on timing;
+      // after a failed merge the node reads only from the store.
+      const errors = (await metric('catchall_cache_errors_total', 'op="read"')) + (await metric('catchall_cache_errors_total', 'op="merge"'));
+      expect(errors).toBeGreaterThan(0);
       expect(await metric('catchall_cache_lookups_total', 'result="bypass"')).toBeGreaterThan(0);
       const ready = await request(server.url, 'GET', '/health/ready');
       expect(ready.status).toBe(200);
