@@ -10,8 +10,8 @@
 // TRACES_DETAIL=basic, OTLP export to the default http://localhost:4318, where
 // nothing listens here); the same with TRACES_DETAIL=full (database and cache
 // spans: the active context follows awaits); "development defaults" (NODE_ENV
-// unset: full detail, every trace sampled into the trace page buffer, at most
-// 100 new traces a second, no export). Besides throughput it reports the
+// unset: every trace sampled into the trace page buffer, at most 100 new
+// traces a second, no export). Besides throughput it reports the
 // server's user-mode CPU time per request (from /proc), which other load on
 // the box disturbs much less than throughput. Prints a Markdown section for
 // docs/benchmarks.md.

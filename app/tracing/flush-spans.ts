@@ -7,6 +7,7 @@
 import { Context, context, Link, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, trace, Tracer } from '@opentelemetry/api';
 import { DomainCounts } from '../../business/models';
 import { CountDeltas, CounterStore, FlushReport, FlushStart } from '../../business/ports';
+import { PRE_SAMPLED } from '../../foundation/tracing/sampler';
 import { isSpanContext, logFieldsOf } from '../../foundation/tracing/trace-context';
 
 export const FLUSH_SPAN_NAME = 'ingest.flush';
@@ -23,22 +24,37 @@ export class FlushSpans {
   /** The flush in progress: flushes never overlap (the ingest service runs one at a time). */
   private current: Context = ROOT_CONTEXT;
 
-  constructor(private readonly tracer: Tracer) {}
+  constructor(
+    private readonly tracer: Tracer,
+    /** The sampler's fast decision for a new trace (Sampling.sampleNewTrace). */
+    private readonly sampleNewTrace: () => boolean,
+  ) {}
 
   started(start: FlushStart): FlushTrace | undefined {
     const links: Link[] = [];
     for (const t of start.traces) if (isSpanContext(t)) links.push({ context: t });
-    const span = this.tracer.startSpan(FLUSH_SPAN_NAME, {
-      root: true,
-      kind: SpanKind.INTERNAL,
-      links,
-      attributes: {
-        'catchall.flush.domains': start.domains,
-        'catchall.flush.events': start.events,
-        'catchall.flush.chunks': start.chunks,
-        'catchall.flush.linked_requests': links.length,
+    // Flushes run back to back: one that stores no sampled request is decided
+    // up front, like a request, and then costs no span at all.
+    if (links.length === 0 && !this.sampleNewTrace()) {
+      this.current = ROOT_CONTEXT;
+      return undefined;
+    }
+    const span = this.tracer.startSpan(
+      FLUSH_SPAN_NAME,
+      {
+        root: true,
+        kind: SpanKind.INTERNAL,
+        links,
+        attributes: {
+          'catchall.flush.domains': start.domains,
+          'catchall.flush.events': start.events,
+          'catchall.flush.chunks': start.chunks,
+          'catchall.flush.linked_requests': links.length,
+        },
       },
-    });
+      // Linked to a sampled request: the sampler samples it; otherwise it was just decided.
+      links.length > 0 ? ROOT_CONTEXT : PRE_SAMPLED,
+    );
     if (!span.isRecording()) {
       this.current = ROOT_CONTEXT;
       return undefined;

@@ -3,13 +3,13 @@ import { describeConfig, loadAppConfig } from '../config';
 import { tracingSettings } from './settings';
 
 describe('tracing settings', () => {
-  it('development: every trace (at most 100/s), no export, the trace page on', () => {
+  it('development: every trace (at most 100/s), basic detail, no export, the trace page on', () => {
     expect(tracingSettings(loadAppConfig({}))).toMatchObject({
       enabled: true,
       sampler: 'parentbased_traceidratio',
       ratio: 1,
       maxPerSecond: 100,
-      detail: 'full',
+      detail: 'basic',
       exporter: 'none',
       ui: true,
     });

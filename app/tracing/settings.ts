@@ -4,7 +4,7 @@
 //                       development / test                 production
 //   sampler ratio       1 (every root trace)               0.01
 //   traces per second   at most 100 (TRACES_MAX_PER_SECOND) no cap
-//   detail              full                               basic
+//   detail              basic                              basic
 //   exporter            none, or otlp when an OTLP         otlp (http://localhost:4318
 //                       endpoint variable is set             unless configured)
 //   trace page          on (/debug/traces)                 off unless TRACES_UI=true
@@ -13,8 +13,8 @@
 // them); `full` adds the database and cache calls (pg, ioredis) nested under
 // them, which needs the active context to follow awaits (AsyncLocalStorage).
 // On Node 20 that makes every promise of the process pay a hook call, sampled
-// or not: about a quarter more CPU per request here (docs/benchmarks.md), so
-// production runs `basic` unless asked.
+// or not: about 30% less throughput here (docs/benchmarks.md), against about
+// 9% for `basic`. So `full` is asked for, never the default.
 //
 // The trace page shows what the sampler keeps, like any exporter: in production
 // with TRACES_UI=true it sees 1% of the traffic (raise OTEL_TRACES_SAMPLER_ARG on
@@ -52,7 +52,7 @@ export function tracingSettings(config: AppConfig): TracingSettings {
     sampler: config.OTEL_TRACES_SAMPLER,
     ratio: config.OTEL_TRACES_SAMPLER_ARG ?? (production ? PRODUCTION_SAMPLER_RATIO : DEVELOPMENT_SAMPLER_RATIO),
     maxPerSecond: config.TRACES_MAX_PER_SECOND ?? (production ? 0 : DEVELOPMENT_MAX_PER_SECOND),
-    detail: config.TRACES_DETAIL ?? (production ? 'basic' : 'full'),
+    detail: config.TRACES_DETAIL ?? 'basic',
     exporter: config.OTEL_TRACES_EXPORTER ?? (production || endpointSet ? 'otlp' : 'none'),
     otlpUrl: otlpTracesUrl(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, config.OTEL_EXPORTER_OTLP_ENDPOINT),
     otlpProtocol: config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL,

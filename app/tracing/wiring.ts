@@ -61,5 +61,5 @@ export function traceLogOptions(config: AppConfig): Pick<LoggerOptions, 'mixin' 
 
 export function createFlushSpans(): FlushSpans | undefined {
   const tracing = currentTracing();
-  return tracing ? new FlushSpans(tracing.tracer) : undefined;
+  return tracing ? new FlushSpans(tracing.tracer, tracing.sampleNewTrace) : undefined;
 }
