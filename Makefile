@@ -24,7 +24,9 @@ dev: deps
 
 ## test: layering check, lint, type check, unit and integration tests
 test: deps arch lint typecheck build
-	npx jest --runInBand
+	@mkdir -p .test-data
+	npx jest --runInBand --json --outputFile=.test-data/jest-results.json
+	@node -e 'const r=require("./.test-data/jest-results.json"); console.log("tests: " + r.numPassedTests + " passed, " + r.numFailedTests + " failed" + (r.numPendingTests ? ", " + r.numPendingTests + " skipped" : ""))'
 
 ## test-unit: the unit tests only (no servers)
 test-unit: deps
