@@ -1,6 +1,7 @@
 // Puts the status cache the configuration asks for (CACHE) around the counter
 // store: CACHE=none returns the store as it is, CACHE=redis wraps it in a
 // CachedCounterStore over Redis. The service starts even when Redis is down.
+import { maskUrl } from '../foundation/config/env';
 import { Logger } from '@nestjs/common';
 import { CounterStore, StatusCache } from '../business/ports';
 import { CachedCounterStore } from '../business/adapters/redis-cache/cached-counter-store.adapter';
@@ -46,7 +47,7 @@ export async function withCache(
   const cached = new CachedCounterStore(store, cache, cacheMetrics);
   const connected = await cache.connected(CONNECT_WAIT_MS);
   await cached.start();
-  const where = maskedUrl(config.REDIS_URL);
+  const where = maskUrl(config.REDIS_URL);
   if (connected) {
     logger.log(`status cache: redis at ${where}, ttl ${config.CACHE_TTL_S} s, timeout ${config.CACHE_TIMEOUT_MS} ms`);
   } else {
@@ -58,14 +59,4 @@ export async function withCache(
 /** The status cache inside a store built by withCache, for health output; undefined without one. */
 export function cacheOf(store: CounterStore): StatusCache | undefined {
   return store instanceof CachedCounterStore ? store.cache : undefined;
-}
-
-function maskedUrl(value: string): string {
-  try {
-    const u = new URL(value);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '***';
-  }
 }

@@ -1,5 +1,6 @@
 // Which PostgreSQL the service (and the migrate command) talks to: DATABASE_URL
 // when set, else the embedded server under the project's .data/ directory.
+import { maskUrl } from '../foundation/config/env';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EmbeddedPostgres, startEmbeddedPostgres } from '../business/adapters/postgres/embedded-postgres';
@@ -28,16 +29,7 @@ export async function openDatabase(
   return { url: embedded.url, embedded };
 }
 
-/** A database URL fit for logs: the password replaced by ***. */
-export function maskUrl(value: string): string {
-  try {
-    const u = new URL(value);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '***';
-  }
-}
+export { maskUrl };
 
 /** The directory holding package.json, from compiled (dist/app) or source (app) code. */
 export function projectRoot(): string {

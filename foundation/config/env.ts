@@ -136,7 +136,8 @@ export function describeEnv<S extends EnvSchema>(schema: S, values: EnvValues<S>
   return out;
 }
 
-function maskUrl(value: string): string {
+/** A URL fit for logs: the password replaced by ***; anything unparsable fully masked. */
+export function maskUrl(value: string): string {
   try {
     const u = new URL(value);
     if (u.password) u.password = '***';
