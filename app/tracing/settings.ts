@@ -13,8 +13,8 @@
 // them); `full` adds the database and cache calls (pg, ioredis) nested under
 // them, which needs the active context to follow awaits (AsyncLocalStorage).
 // On Node 20 that makes every promise of the process pay a hook call, sampled
-// or not: about 30% less throughput here (docs/benchmarks.md), against about
-// 9% for `basic`. So `full` is asked for, never the default.
+// or not: 20-40% less throughput here (docs/benchmarks.md), against 5-10% for
+// `basic`. So `full` is asked for, never the default.
 //
 // The trace page shows what the sampler keeps, like any exporter: in production
 // with TRACES_UI=true it sees 1% of the traffic (raise OTEL_TRACES_SAMPLER_ARG on

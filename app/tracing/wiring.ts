@@ -38,6 +38,7 @@ export function tracingModules(config: AppConfig): DynamicModule[] {
         pid: process.pid,
         sampler: `${s.sampler.includes('traceidratio') ? `${s.sampler} ${s.ratio}` : s.sampler}${s.maxPerSecond ? `, at most ${s.maxPerSecond} traces/s` : ''}`,
         exporter: s.exporter === 'otlp' ? `otlp ${s.otlpUrl}` : s.exporter,
+        detail: s.detail,
       },
     }),
   ];

@@ -1,7 +1,7 @@
 // Server spans for Fastify from its own hooks, instead of patching node:http:
 // the span is named after the route template ("PUT /events/:domain/:type"), it
 // works wherever the app runs (a compiled process or a jest worker, where
-// require hooks never fire), and an unsampled request costs one sampler call.
+// require hooks never fire), and an unsampled request costs one random draw.
 // The incoming W3C traceparent is honoured, so a sampled caller's trace continues.
 //
 // The hooks are attached to each route as it is registered (onRoute), with the
