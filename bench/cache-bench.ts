@@ -20,8 +20,8 @@ import autocannon from 'autocannon';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import net from 'node:net';
 import { TestRedis } from '../test/support/redis';
+import { freePort } from '../test/support/free-port';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -51,18 +51,6 @@ function parseArgs(argv: string[]): Options {
 
 const domainOf = (i: number) => `d${i}.bench.example`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
 
 class Service {
   private constructor(

@@ -19,8 +19,8 @@ import { build } from 'hdr-histogram-js';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import net from 'node:net';
 import { join, resolve } from 'node:path';
+import { freePort } from '../test/support/free-port';
 
 const ROOT = resolve(__dirname, '..');
 const PG_DIR = join(ROOT, '.data', 'bench-put-postgres');
@@ -366,18 +366,6 @@ function postgresPids(dataDir: string): number[] {
   } catch {
     return [];
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
 }
 
 function fmt(n: number): string {

@@ -2,11 +2,10 @@
 // it disturbs no other suite): counts survive restarts of the service and of
 // the database, and when the database stops in the middle of the load, nothing
 // acknowledged is lost or counted twice, and nothing unstored is acknowledged.
-import { Client } from 'pg';
 import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
 import { closeAgent, request } from './support/http';
-import { createTestDatabase, startTestPostgres, TestPostgres } from './support/postgres';
+import { createTestDatabase, startTestPostgres, storedCounts, TestPostgres } from './support/postgres';
 
 let pg: TestPostgres;
 let databaseUrl: string;
@@ -38,21 +37,6 @@ afterAll(async () => {
   await pg?.destroy();
 });
 
-type Counts = { delivered: number; bounced: number };
-
-async function stored(names: string[]): Promise<Map<string, Counts>> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const res = await client.query<{ name: string; delivered: string; bounced: string }>(
-      'SELECT name, delivered, bounced FROM domains WHERE name = ANY($1)',
-      [names],
-    );
-    return new Map(res.rows.map((r) => [r.name, { delivered: Number(r.delivered), bounced: Number(r.bounced) }]));
-  } finally {
-    await client.end();
-  }
-}
 
 describe('durability', () => {
   it('keeps counts across restarts of the service and of PostgreSQL', async () => {
@@ -140,7 +124,7 @@ describe('durability', () => {
     expect(sum(refused)).toBeGreaterThan(0); // the outage was felt, as 503s
     expect(ackedAfterRestart).toBeGreaterThan(0); // and the service recovered
 
-    const final = await stored([...sent.keys()]);
+    const final = await storedCounts(databaseUrl, [...sent.keys()]);
     const violations: string[] = [];
     for (const [d, s] of sent) {
       const a = acked.get(d) ?? 0;

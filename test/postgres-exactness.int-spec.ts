@@ -1,11 +1,10 @@
 // Exactness under concurrency: two service instances on one PostgreSQL
 // database, 64 concurrent clients each, one hot domain and thousands of new
 // domains at once. Every count must come out exact and no request may fail.
-import { Client } from 'pg';
 import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
 import { closeAgent, request } from './support/http';
-import { createTestDatabase, dropTestDatabase } from './support/postgres';
+import { createTestDatabase, dropTestDatabase, storedCounts } from './support/postgres';
 
 const CLIENTS_PER_NODE = 64;
 const HOT = 'hot.exactness-test.com';
@@ -78,20 +77,6 @@ async function sendAll(node: RunningServer, events: Event[], clients: number): P
   return statuses;
 }
 
-async function storedCounts(names: string[]): Promise<Map<string, { delivered: number; bounced: number }>> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const res = await client.query<{ name: string; delivered: string; bounced: string }>(
-      'SELECT name, delivered, bounced FROM domains WHERE name = ANY($1)',
-      [names],
-    );
-    return new Map(res.rows.map((r) => [r.name, { delivered: Number(r.delivered), bounced: Number(r.bounced) }]));
-  } finally {
-    await client.end();
-  }
-}
-
 describe('two instances on one PostgreSQL database', () => {
   it('count every event exactly under 64 concurrent clients each, with zero 5xx', async () => {
     const events: Event[] = [];
@@ -108,7 +93,7 @@ describe('two instances on one PostgreSQL database', () => {
     for (const statuses of results) expect(Object.fromEntries(statuses)).toEqual({ 204: expect.any(Number) });
 
     const want = tally(events);
-    const got = await storedCounts([...want.keys()]);
+    const got = await storedCounts(databaseUrl, [...want.keys()]);
     expect(got.size).toBe(want.size);
     const wrong = [...want].filter(([name, c]) => {
       const g = got.get(name);
@@ -131,7 +116,7 @@ describe('two instances on one PostgreSQL database', () => {
         type: (i % 7 === 0 ? 'bounced' : 'delivered') as Type,
       })),
     );
-    const before = (await storedCounts([HOT])).get(HOT) ?? { delivered: 0, bounced: 0 };
+    const before = (await storedCounts(databaseUrl, [HOT])).get(HOT) ?? { delivered: 0, bounced: 0 };
     const answers = await Promise.all(
       batches.map((batch, b) =>
         request(
@@ -148,7 +133,7 @@ describe('two instances on one PostgreSQL database', () => {
     const want = tally(batches.flat());
     const hot = want.get(HOT) ?? { delivered: 0, bounced: 0 };
     want.set(HOT, { delivered: hot.delivered + before.delivered, bounced: hot.bounced + before.bounced });
-    const got = await storedCounts([...want.keys()]);
+    const got = await storedCounts(databaseUrl, [...want.keys()]);
     for (const [name, c] of want) expect([name, got.get(name)]).toEqual([name, c]);
   });
 });

@@ -13,12 +13,12 @@
 // does not contain "test".
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { embeddedBinDir } from '../../business/adapters/postgres/embedded-postgres';
 import { LocalPostgres, StopMode } from '../../foundation/postgres/local-postgres';
+import { freePort } from './free-port';
 
 export const TEST_DATA_DIR = resolve(__dirname, '..', '..', '.test-data');
 const URL_ENV = 'TEST_DATABASE_URL';
@@ -164,19 +164,6 @@ export function postgresBinDir(): string {
   return embeddedBinDir();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
 /**
  * Servers of test runs that were killed (their jest process is gone): stop
  * them and delete their data, so .test-data does not fill up.
@@ -209,5 +196,23 @@ function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The stored counts of `names`, read straight from the domains table (not through the service). */
+export async function storedCounts(
+  databaseUrl: string,
+  names: string[],
+): Promise<Map<string, { delivered: number; bounced: number }>> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const res = await client.query<{ name: string; delivered: string; bounced: string }>(
+      'SELECT name, delivered, bounced FROM domains WHERE name = ANY($1)',
+      [names],
+    );
+    return new Map(res.rows.map((r) => [r.name, { delivered: Number(r.delivered), bounced: Number(r.bounced) }]));
+  } finally {
+    await client.end();
   }
 }

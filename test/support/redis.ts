@@ -3,6 +3,7 @@
 // port, to test what the service does while Redis is down and after it returns.
 import { ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from './free-port';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 
@@ -104,15 +105,3 @@ function pingOnce(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
