@@ -30,8 +30,6 @@ export function parseJsonBatch(body: unknown, maxEvents: number): BatchResult {
 /** Validates an NDJSON body: one event object a line; blank lines are skipped. */
 export function parseNdjsonBatch(body: string, maxEvents: number): BatchResult {
   const items: unknown[] = [];
-  const parseErrors: ItemError[] = [];
-  let invalid = 0;
   let start = 0;
   while (start <= body.length) {
     let end = body.indexOf('\n', start);
@@ -45,39 +43,32 @@ export function parseNdjsonBatch(body: string, maxEvents: number): BatchResult {
     try {
       items.push(JSON.parse(line));
     } catch {
-      invalid++;
-      if (parseErrors.length < MAX_REPORTED) parseErrors.push({ index: items.length, reason: 'line is not valid JSON' });
-      items.push(undefined);
+      items.push(NOT_JSON);
     }
   }
-  const result = validateItems(items, new Set(parseErrors.map((e) => e.index)));
-  if (parseErrors.length === 0) return result;
-  const errors = [...parseErrors, ...(result.ok ? [] : (result.errors ?? []))]
-    .sort((a, b) => a.index - b.index)
-    .slice(0, MAX_REPORTED);
-  const total = invalid + (result.ok ? 0 : (result.invalid ?? 0));
-  return { ok: false, message: invalidMessage(total, items.length), errors, invalid: total };
+  return validateItems(items);
 }
 
-function validateItems(items: unknown[], skip?: Set<number>): BatchResult {
+/** Stands in the item list for an NDJSON line that did not parse, so it is reported at its index. */
+const NOT_JSON = Symbol('not JSON');
+
+function validateItems(items: unknown[]): BatchResult {
   const events: Array<{ domain: string; type: EventType }> = new Array(items.length);
   const errors: ItemError[] = [];
   let invalid = 0;
   for (let i = 0; i < items.length; i++) {
-    if (skip?.has(i)) continue;
     const reason = checkItem(items[i], events, i);
     if (reason !== undefined) {
       invalid++;
       if (errors.length < MAX_REPORTED) errors.push({ index: i, reason });
     }
   }
-  if (invalid > 0 || (skip && skip.size > 0)) {
-    return { ok: false, message: invalidMessage(invalid, items.length), errors, invalid };
-  }
+  if (invalid > 0) return { ok: false, message: invalidMessage(invalid, items.length), errors, invalid };
   return { ok: true, events };
 }
 
 function checkItem(item: unknown, out: Array<{ domain: string; type: EventType }>, i: number): string | undefined {
+  if (item === NOT_JSON) return 'line is not valid JSON';
   if (typeof item !== 'object' || item === null) return 'event must be an object with "domain" and "type"';
   const { domain, type } = item as { domain?: unknown; type?: unknown };
   if (!isEventType(type)) return `invalid event type ${describe(type)}: expected "delivered" or "bounced"`;
