@@ -75,6 +75,7 @@ export class AppModule {
                 ackTimeoutMs: config.ACK_TIMEOUT_MS,
                 flushIntervalMs: config.FLUSH_INTERVAL_MS,
                 flushMaxDomains: config.FLUSH_MAX_DOMAINS,
+                maxConcurrentFlushes: config.FLUSH_CONCURRENCY,
                 maxPendingEvents: config.MAX_PENDING_EVENTS,
                 shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
               },

@@ -23,6 +23,7 @@ export const CONFIG_SCHEMA = {
   ACK_TIMEOUT_MS: int({ min: 1, max: 600_000, default: 5_000 }),
   FLUSH_INTERVAL_MS: int({ min: 1, max: 60_000, default: 50 }),
   FLUSH_MAX_DOMAINS: int({ min: 1, max: 1_000_000, default: 10_000 }),
+  FLUSH_CONCURRENCY: int({ min: 1, max: 64, default: 4 }),
   MAX_PENDING_EVENTS: int({ min: 1, max: 1_000_000_000, default: 1_000_000 }),
   MAX_BATCH_EVENTS: int({ min: 1, max: 1_000_000, default: 10_000 }),
   BODY_LIMIT_BYTES: int({ min: 1024, max: 256 * 1024 * 1024, default: 4 * 1024 * 1024 }),

@@ -12,7 +12,8 @@
 // p95 comes from every response time (autocannon itself reports p90 and p97.5).
 //
 //   npx tsx bench/put-bench.ts [--duration 10] [--connections 64]
-//     [--ndjson-connections 8] [--no-build] [--env NAME=value ...] [--dist dist]
+//     [--ndjson-connections 32] [--no-build] [--env NAME=value ...] [--dist dist]
+//     [--node-arg --cpu-prof ...]
 //     [--only memory,postgres,ndjson-memory,ndjson,ndjson-50k]
 import autocannon from 'autocannon';
 import { build } from 'hdr-histogram-js';
@@ -37,6 +38,8 @@ interface Options {
   env: Record<string, string>;
   /** Compiled service to run (a patched copy, for experiments). */
   dist: string;
+  /** Extra node flags for the service (--node-arg --cpu-prof, for profiling). */
+  nodeArgs: string[];
 }
 
 function parseArgs(argv: string[]): Options {
@@ -44,11 +47,12 @@ function parseArgs(argv: string[]): Options {
     duration: 10,
     warmup: 3,
     connections: 64,
-    ndjsonConnections: 8,
+    ndjsonConnections: 32,
     build: true,
     only: new Set(['memory', 'postgres', 'ndjson-memory', 'ndjson', 'ndjson-5k']),
     env: {},
     dist: join(ROOT, 'dist'),
+    nodeArgs: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -59,6 +63,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--ndjson-connections') o.ndjsonConnections = Number(argv[++i]);
     else if (a === '--only') o.only = new Set(argv[++i].split(','));
     else if (a === '--dist') o.dist = resolve(argv[++i]);
+    else if (a === '--node-arg') o.nodeArgs.push(argv[++i]);
     else if (a === '--env') {
       const [name, ...value] = argv[++i].split('=');
       o.env[name] = value.join('=');
@@ -168,7 +173,7 @@ async function main(): Promise<void> {
 }
 
 async function runScenario(s: Scenario, opts: Options, embedded: boolean): Promise<Outcome> {
-  const server = await startService({ ...s.env, ...opts.env }, opts.dist);
+  const server = await startService({ ...s.env, ...opts.env }, opts);
   try {
     const load = loadOptions(s, server.url);
     if (opts.warmup > 0) await autocannon({ ...load, duration: opts.warmup });
@@ -262,8 +267,8 @@ interface Service {
   stop(): Promise<void>;
 }
 
-async function startService(env: Record<string, string>, dist: string): Promise<Service> {
-  const child = spawn(process.execPath, [join(dist, 'app', 'main.js')], {
+async function startService(env: Record<string, string>, opts: Options): Promise<Service> {
+  const child = spawn(process.execPath, [...opts.nodeArgs, join(opts.dist, 'app', 'main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -54,6 +54,32 @@ describe('parseNdjsonBatch', () => {
     expect(result.invalid).toBe(2);
   });
 
+  it.each([
+    '{"domain":"a.com","type":"delivered"}',
+    ' \t{"domain":"A.Com.","type":"bounced"}\r',
+    '{"domain":"\\u0061.com","type":"delivered"}',
+    '{"domain":"bücher.de","type":"delivered"}',
+    '{"domain":"a\tb.com","type":"delivered"}',
+    '{"domain":"a.com","type":"delivered","extra":1}',
+    '{"domain":"a.com","type":"delivered"}x',
+    '{"domain":"a.com","type":"opened"}',
+    '{"domain":"a.com","type":"deliveredx"}',
+    '{"domain":"a.com","type":"bounced"',
+    '{"domain":"a.com"}',
+    '{"type":"delivered","domain":"a.com"}',
+    '{"domain":"-a.com","type":"delivered"}',
+    '{"domain":"","type":"delivered"}',
+    '\u00a0{"domain":"a.com","type":"delivered"}',
+  ])('reads %j exactly as JSON.parse would', (line) => {
+    let viaJson: unknown;
+    try {
+      viaJson = parseJsonBatch({ events: [JSON.parse(line.trim())] }, 10);
+    } catch {
+      viaJson = { ok: false, message: '1 of 1 events are invalid; nothing was counted', errors: [{ index: 0, reason: 'line is not valid JSON' }], invalid: 1 };
+    }
+    expect(parseNdjsonBatch(line, 10)).toEqual(viaJson);
+  });
+
   it('caps the number of events', () => {
     const body = '{"domain":"a.com","type":"delivered"}\n'.repeat(3);
     expect(parseNdjsonBatch(body, 2)).toMatchObject({ ok: false, tooMany: true });

@@ -27,21 +27,31 @@ export function parseJsonBatch(body: unknown, maxEvents: number): BatchResult {
   return validateItems(items);
 }
 
-/** Validates an NDJSON body: one event object a line; blank lines are skipped. */
+/**
+ * Validates an NDJSON body: one event object a line; blank lines are skipped.
+ * Lines in the canonical form `{"domain":"…","type":"…"}` (what JSON.stringify
+ * of an event gives) are read in place, without JSON.parse or an object per
+ * line; any other line goes through JSON.parse, so both take the same rules.
+ */
 export function parseNdjsonBatch(body: string, maxEvents: number): BatchResult {
   const items: unknown[] = [];
   let start = 0;
   while (start <= body.length) {
     let end = body.indexOf('\n', start);
     if (end === -1) end = body.length;
-    const line = body.slice(start, end).trim();
+    const lineStart = start;
     start = end + 1;
-    if (line === '') continue;
+    const canonical = readCanonicalLine(body, lineStart, end);
+    if (canonical === undefined && isBlank(body, lineStart, end)) continue;
     if (items.length >= maxEvents) {
       return { ok: false, tooMany: true, message: `a batch holds at most ${maxEvents} events` };
     }
+    if (canonical !== undefined) {
+      items.push(canonical);
+      continue;
+    }
     try {
-      items.push(JSON.parse(line));
+      items.push(JSON.parse(body.slice(lineStart, end).trim()));
     } catch {
       items.push(NOT_JSON);
     }
@@ -51,6 +61,45 @@ export function parseNdjsonBatch(body: string, maxEvents: number): BatchResult {
 
 /** Stands in the item list for an NDJSON line that did not parse, so it is reported at its index. */
 const NOT_JSON = Symbol('not JSON');
+
+const CANONICAL_HEAD = '{"domain":"';
+const CANONICAL_MID = '","type":"';
+const DELIVERED_TAIL = 'delivered"}';
+const BOUNCED_TAIL = 'bounced"}';
+
+/**
+ * The event of a line `{"domain":"<d>","type":"delivered|bounced"}` (spaces,
+ * tabs or a CR around it allowed), where <d> holds only printable ASCII
+ * without quotes or backslashes, so it reads exactly as JSON.parse would;
+ * undefined for any other line.
+ */
+function readCanonicalLine(body: string, start: number, end: number): { domain: string; type: EventType } | undefined {
+  while (start < end && isJsonSpace(body.charCodeAt(start))) start++;
+  while (end > start && isJsonSpace(body.charCodeAt(end - 1))) end--;
+  if (!body.startsWith(CANONICAL_HEAD, start)) return undefined;
+  const domainStart = start + CANONICAL_HEAD.length;
+  let i = domainStart;
+  for (; i < end; i++) {
+    const c = body.charCodeAt(i);
+    if (c === 0x22) break; // "
+    if (c < 0x20 || c > 0x7e || c === 0x5c) return undefined; // control, non-ASCII, backslash
+  }
+  if (i >= end || !body.startsWith(CANONICAL_MID, i)) return undefined;
+  const typeStart = i + CANONICAL_MID.length;
+  let type: EventType;
+  if (end - typeStart === DELIVERED_TAIL.length && body.startsWith(DELIVERED_TAIL, typeStart)) type = 'delivered';
+  else if (end - typeStart === BOUNCED_TAIL.length && body.startsWith(BOUNCED_TAIL, typeStart)) type = 'bounced';
+  else return undefined;
+  return { domain: body.slice(domainStart, i), type };
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d;
+}
+
+function isBlank(body: string, start: number, end: number): boolean {
+  return body.slice(start, end).trim() === '';
+}
 
 function validateItems(items: unknown[]): BatchResult {
   const events: Array<{ domain: string; type: EventType }> = new Array(items.length);

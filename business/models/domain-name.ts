@@ -12,12 +12,12 @@ export type DomainNameResult =
   | { ok: true; value: DomainName }
   | { ok: false; reason: string };
 
-// Plain lower-case ASCII needs no IDN conversion: the common case stays cheap.
-const PLAIN_ASCII = /^[a-z0-9.-]+$/;
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 // Anything longer than this cannot become a valid name, whatever IDN does; it
 // bounds the work a hostile input can cause.
 const MAX_RAW_LENGTH = 1024;
+
+const DOT = 0x2e;
+const HYPHEN = 0x2d;
 
 export function parseDomainName(raw: unknown): DomainNameResult {
   if (typeof raw !== 'string') return { ok: false, reason: 'domain must be a string' };
@@ -25,9 +25,10 @@ export function parseDomainName(raw: unknown): DomainNameResult {
   if (raw.length > MAX_RAW_LENGTH) {
     return { ok: false, reason: `domain is longer than ${MAX_DOMAIN_LENGTH} characters` };
   }
-  let name = raw.toLowerCase();
-  if (name.endsWith('.')) name = name.slice(0, -1);
-  if (!PLAIN_ASCII.test(name)) {
+  // Plain lower-case ASCII (the common case) needs no case folding or IDN conversion.
+  let name = isPlainLowerAscii(raw) ? raw : raw.toLowerCase();
+  if (name.charCodeAt(name.length - 1) === DOT) name = name.slice(0, -1);
+  if (name.length === 0 || !isPlainLowerAscii(name)) {
     if (/[\s/\\@:?#[\]%]/.test(name)) {
       return { ok: false, reason: 'domain contains a character that is not allowed in a host name' };
     }
@@ -38,24 +39,43 @@ export function parseDomainName(raw: unknown): DomainNameResult {
   return validateAscii(name);
 }
 
+/** Only a-z, 0-9, '.' and '-'. */
+function isPlainLowerAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === DOT || c === HYPHEN)) return false;
+  }
+  return true;
+}
+
+/** RFC 1123 rules on an ASCII name, in one pass over its characters (this runs for every event). */
 function validateAscii(name: string): DomainNameResult {
-  if (name.length === 0) return { ok: false, reason: 'domain is empty' };
-  if (name.length > MAX_DOMAIN_LENGTH) {
+  const n = name.length;
+  if (n === 0) return { ok: false, reason: 'domain is empty' };
+  if (n > MAX_DOMAIN_LENGTH) {
     return { ok: false, reason: `domain is longer than ${MAX_DOMAIN_LENGTH} characters` };
   }
-  const labels = name.split('.');
-  if (labels.length < 2) return { ok: false, reason: 'domain needs at least two labels (like example.com)' };
-  for (const label of labels) {
-    if (label.length === 0) return { ok: false, reason: 'domain has an empty label' };
-    if (label.length > MAX_LABEL_LENGTH) {
+  if (name.indexOf('.') === -1) return { ok: false, reason: 'domain needs at least two labels (like example.com)' };
+  let start = 0;
+  let badChar = false;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? name.charCodeAt(i) : DOT;
+    if (c !== DOT) {
+      if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === HYPHEN)) badChar = true;
+      continue;
+    }
+    const length = i - start;
+    if (length === 0) return { ok: false, reason: 'domain has an empty label' };
+    if (length > MAX_LABEL_LENGTH) {
       return { ok: false, reason: `domain has a label longer than ${MAX_LABEL_LENGTH} characters` };
     }
-    if (!LABEL.test(label)) {
+    if (badChar || name.charCodeAt(start) === HYPHEN || name.charCodeAt(i - 1) === HYPHEN) {
       return {
         ok: false,
         reason: 'domain labels may hold only letters, digits and hyphens, and may not start or end with a hyphen',
       };
     }
+    start = i + 1;
   }
   return { ok: true, value: name as DomainName };
 }

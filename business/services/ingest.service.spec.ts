@@ -132,6 +132,45 @@ describe('IngestService (durable)', () => {
     expect(ingest.backlog).toBe(0);
   });
 
+  it('starts a flush beside others only while they hold at most concurrentFlushMaxDomains domains', async () => {
+    const store = new ControlledStore();
+    const ingest = service(store, { maxConcurrentFlushes: 4, concurrentFlushMaxDomains: 3 });
+    const acks = [ingest.record('a.com', 'delivered')!];
+    await tick();
+    acks.push(ingest.record('b.com', 'delivered')!);
+    await tick();
+    expect(store.openCalls).toBe(2); // 1 + 1 domains: small enough to overlap
+    acks.push(ingest.record('c.com', 'delivered')!, ingest.record('d.com', 'delivered')!);
+    await tick();
+    expect(store.openCalls).toBe(2); // 2 in flight + 2 pending > 3: waits
+    store.settleNext();
+    await acks[0];
+    await tick();
+    expect(store.openCalls).toBe(2); // 1 in flight + 2 = 3: may start now
+    expect(store.calls[2].deltas.size).toBe(2);
+    store.settleNext();
+    store.settleNext();
+    await Promise.all(acks);
+    expect(ingest.backlog).toBe(0);
+  });
+
+  it('runs a large batch alone, however many flush slots are free', async () => {
+    const store = new ControlledStore();
+    const ingest = service(store, { maxConcurrentFlushes: 4, concurrentFlushMaxDomains: 10 });
+    const first = ingest.recordMany(Array.from({ length: 20 }, (_, i) => ({ domain: `d${i}.com`, type: 'delivered' as const })))!;
+    await tick();
+    const second = ingest.record('a.com', 'delivered')!;
+    await tick();
+    expect(store.openCalls).toBe(1); // the 20-domain flush is in flight alone
+    store.settleNext();
+    await first;
+    await tick();
+    expect(store.openCalls).toBe(1);
+    store.settleNext();
+    await second;
+    expect(ingest.backlog).toBe(0);
+  });
+
   it('gives each waiting request most of ACK_TIMEOUT_MS, not what its batch had left', async () => {
     const store = new ControlledStore();
     const ingest = service(store, { ackTimeoutMs: 200, retryBaseMs: 10_000, retryMaxMs: 10_000, shutdownTimeoutMs: 50 });

@@ -28,11 +28,21 @@ export interface IngestOptions {
   /** How long close() keeps retrying to store what is left. */
   shutdownTimeoutMs: number;
   /**
-   * Flushes that may be in flight at once. Two lets the next batch travel to the
-   * store while the previous one commits (pipelined group commit); deltas
-   * commute, so their order does not matter.
+   * Flushes that may be in flight at once. More than one lets the next batch
+   * travel to the store while the previous one commits (pipelined group
+   * commit); deltas commute, so their order does not matter.
    */
   maxConcurrentFlushes: number;
+  /**
+   * A flush starts beside flushes already in flight only while all of them
+   * together hold at most this many domains. Small flushes are dominated by
+   * the fixed cost of a round trip and a commit, which overlapping hides; a
+   * large one costs per row, so running it beside another gains nothing, and
+   * where both touch the same (hot) domains the second only waits on the
+   * first one's row locks. Large batches therefore go one at a time and grow
+   * instead, which coalesces more.
+   */
+  concurrentFlushMaxDomains: number;
   /** Most trace handles (see record) one flush carries to the observer; the rest are dropped. */
   maxTracesPerFlush: number;
 }
@@ -46,7 +56,8 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   retryBaseMs: 50,
   retryMaxMs: 2_000,
   shutdownTimeoutMs: 10_000,
-  maxConcurrentFlushes: 2,
+  maxConcurrentFlushes: 4,
+  concurrentFlushMaxDomains: 1_000,
   maxTracesPerFlush: 128,
 };
 
@@ -70,6 +81,7 @@ export class IngestService {
   private pendingEvents = 0;
   private pendingTraces: unknown[] = [];
   private inFlightEvents = 0;
+  private inFlightDomains = 0;
   private generation = new FlushGeneration();
   private flushesInFlight = 0;
   private immediate: NodeJS.Immediate | undefined;
@@ -267,6 +279,7 @@ export class IngestService {
     this.pendingTraces = [];
     this.generation = new FlushGeneration();
     this.inFlightEvents += events;
+    this.inFlightDomains += batch.size;
 
     const chunks = splitChunks(batch, this.opts.flushMaxDomains);
     const token = this.observer.flushStarted?.({ domains: batch.size, events, chunks: chunks.length, traces });
@@ -279,6 +292,7 @@ export class IngestService {
       }
       this.consecutiveFailures = 0;
       this.flushesInFlight--;
+      this.inFlightDomains -= batch.size;
       generation.succeed();
       this.observer.flushSucceeded?.(
         { domains: batch.size, events, durationMs: Date.now() - started, chunks: chunks.length },
@@ -300,6 +314,7 @@ export class IngestService {
       this.generation.adopt(generation);
       this.consecutiveFailures++;
       this.flushesInFlight--;
+      this.inFlightDomains -= batch.size;
       const retryIn = this.backoffMs();
       this.observer.flushFailed?.(
         { domains: batch.size, events, durationMs: Date.now() - started, chunks: chunks.length },
@@ -335,8 +350,13 @@ export class IngestService {
     }
   }
 
+  /** Whether a flush of the pending map must wait for one in flight (see concurrentFlushMaxDomains). */
   private flushSlotsFull(): boolean {
-    return this.flushesInFlight >= this.opts.maxConcurrentFlushes;
+    if (this.flushesInFlight === 0) return false;
+    return (
+      this.flushesInFlight >= this.opts.maxConcurrentFlushes ||
+      this.inFlightDomains + this.pending.size > this.opts.concurrentFlushMaxDomains
+    );
   }
 
   private backoffMs(): number {
