@@ -61,7 +61,7 @@ describe('postgres store: a flush whose answer is lost', () => {
       const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
       (client as unknown as { query: unknown }).query = async (...args: unknown[]) => {
         const q = args[0] as { name?: string };
-        if (q?.name === 'catchall_upsert' && fault !== 'none') {
+        if (q?.name?.startsWith('catchall_upsert') && fault !== 'none') {
           const mode = fault;
           fault = 'none';
           if (mode === 'after-commit') await query(q);
@@ -88,6 +88,15 @@ describe('postgres store: a flush whose answer is lost', () => {
     ]);
     await store.apply(deltas({ 'a.com': [1, 0] }));
     expect((await store.read(['a.com', 'b.com'])).get('a.com')).toEqual({ delivered: 4, bounced: 0 });
+  });
+
+  it('likewise without totals (the ingest service does not ask for them)', async () => {
+    fault = 'after-commit';
+    expect(await store.apply(deltas({ 'a.com': [2, 0] }), { totals: false })).toEqual([]);
+    fault = 'before-send';
+    await expect(store.apply(deltas({ 'a.com': [5, 0] }), { totals: false })).rejects.toThrow('Connection terminated');
+    await store.apply(deltas({ 'a.com': [1, 0] }), { totals: false });
+    expect((await store.read(['a.com'])).get('a.com')).toEqual({ delivered: 3, bounced: 0 });
   });
 
   it('fails when the flush was not committed, and the retry is stored once', async () => {

@@ -6,7 +6,7 @@
 // happened to schedule the flush.
 import { Context, context, Link, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, trace, Tracer } from '@opentelemetry/api';
 import { DomainCounts } from '../../business/models';
-import { CountDeltas, CounterStore, FlushReport, FlushStart } from '../../business/ports';
+import { ApplyOptions, CountDeltas, CounterStore, FlushReport, FlushStart } from '../../business/ports';
 import { PRE_SAMPLED } from '../../foundation/tracing/sampler';
 import { isSpanContext, logFieldsOf } from '../../foundation/tracing/trace-context';
 
@@ -107,8 +107,8 @@ class FlushContextStore extends CounterStore {
     return this.inner.kind;
   }
 
-  apply(deltas: CountDeltas): Promise<DomainCounts[]> {
-    return context.with(this.flushContext(), () => this.inner.apply(deltas));
+  apply(deltas: CountDeltas, options?: ApplyOptions): Promise<DomainCounts[]> {
+    return context.with(this.flushContext(), () => this.inner.apply(deltas, options));
   }
 
   read(names: readonly string[]) {

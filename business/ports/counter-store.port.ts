@@ -6,15 +6,25 @@ import { Counts, DomainCounts } from '../models';
 /** Deltas of one flush: normalised domain name → counts to add. */
 export type CountDeltas = ReadonlyMap<string, Counts>;
 
+export interface ApplyOptions {
+  /**
+   * Whether the caller wants the new totals back (default true). The ingest
+   * service does not; a store may then skip reading them (PostgreSQL: no
+   * RETURNING, a quarter less work per row) and return an empty list.
+   */
+  totals?: boolean;
+}
+
 export abstract class CounterStore {
   /** A short name for logs, metrics and health ("memory", "postgres"). */
   abstract readonly kind: string;
 
   /**
    * Adds every delta atomically (all or nothing) and returns the new totals of
-   * the domains it touched. Throws when the batch was not stored.
+   * the domains it touched (unless options.totals is false). Throws when the
+   * batch was not stored.
    */
-  abstract apply(deltas: CountDeltas): Promise<DomainCounts[]>;
+  abstract apply(deltas: CountDeltas, options?: ApplyOptions): Promise<DomainCounts[]>;
 
   /** Totals of the domains asked for; a domain the store never saw is absent. */
   abstract read(names: readonly string[]): Promise<Map<string, Counts>>;

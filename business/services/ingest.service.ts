@@ -287,7 +287,7 @@ export class IngestService {
     let done = 0;
     try {
       for (; done < chunks.length; done++) {
-        await this.store.apply(chunks[done]);
+        await this.store.apply(chunks[done], { totals: false });
         this.inFlightEvents -= countEvents(chunks[done]);
       }
       this.consecutiveFailures = 0;

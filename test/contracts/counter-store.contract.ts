@@ -28,6 +28,17 @@ export function describeCounterStoreContract(name: string, makeStore: MakeStore)
       ]);
     });
 
+    it('stores the same without totals when the caller does not want them', async () => {
+      await store.apply(deltas({ 'a.com': [3, 0], 'b.com': [0, 2] }), { totals: false });
+      await store.apply(deltas({ 'a.com': [1, 1] }), { totals: false });
+      expect(toObject(await store.read(['a.com', 'b.com']))).toEqual({
+        'a.com': { delivered: 4, bounced: 1 },
+        'b.com': { delivered: 0, bounced: 2 },
+      });
+      const rows = await store.apply(deltas({ 'b.com': [1, 0] }), { totals: true });
+      expect(rows).toEqual([{ name: 'b.com', delivered: 1, bounced: 2 }]);
+    });
+
     it('leaves never-seen domains out of a read', async () => {
       await store.apply(deltas({ 'seen.com': [1, 0] }));
       const got = await store.read(['seen.com', 'unseen.com', 'other.org']);

@@ -7,7 +7,7 @@
 // object is allocated. V8 caps one Map at 2^24 entries, so names are spread over
 // several Maps by a cheap hash.
 import { Counts, DomainCounts } from '../../models';
-import { CountDeltas, CounterStore } from '../../ports';
+import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
 
 const SHARDS = 16;
 const INITIAL_CAPACITY = 1 << 14;
@@ -24,20 +24,21 @@ export class MemoryCounterStore extends CounterStore {
     return this.size;
   }
 
-  async apply(deltas: CountDeltas): Promise<DomainCounts[]> {
+  async apply(deltas: CountDeltas, options?: ApplyOptions): Promise<DomainCounts[]> {
     // Validate first so that the batch is applied all or nothing.
     for (const c of deltas.values()) {
       if (!isCount(c.delivered) || !isCount(c.bounced)) {
         throw new RangeError('counts must be non-negative safe integers');
       }
     }
-    const rows: DomainCounts[] = new Array(deltas.size);
+    const totals = options?.totals !== false;
+    const rows: DomainCounts[] = totals ? new Array(deltas.size) : [];
     let i = 0;
     for (const [name, c] of deltas) {
       const slot = this.slotFor(name);
       this.delivered[slot] += c.delivered;
       this.bounced[slot] += c.bounced;
-      rows[i++] = { name, delivered: this.delivered[slot], bounced: this.bounced[slot] };
+      if (totals) rows[i++] = { name, delivered: this.delivered[slot], bounced: this.bounced[slot] };
     }
     return rows;
   }

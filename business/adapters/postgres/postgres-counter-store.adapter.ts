@@ -1,5 +1,6 @@
 // The PostgreSQL counter store. One flush is one statement: an upsert of every
-// delta from three arrays (unnest) that adds to the existing counts and returns
+// delta from three arrays (unnest) that adds to the existing counts and, when
+// the caller wants them (the cache does, the ingest service does not), returns
 // the new totals. A statement is its own transaction, so a flush is stored all
 // or nothing. Rows are sent sorted by name, so two nodes that flush overlapping
 // domains lock them in the same order and never deadlock.
@@ -23,10 +24,10 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { Counts, DomainCounts } from '../../models';
-import { CountDeltas, CounterStore } from '../../ports';
+import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
 import { poolOf } from './data-source';
 
-const UPSERT_SQL = `WITH fence AS (
+const UPSERT_SQL_WITHOUT_TOTALS = `WITH fence AS (
   UPDATE flush_fences SET seq = $5::bigint, fenced = false, updated_at = now()
   WHERE node = $4 AND seq = $5::bigint - 1
   RETURNING 1
@@ -37,7 +38,10 @@ FROM fence, unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered,
 ON CONFLICT (name) DO UPDATE
 SET delivered = domains.delivered + EXCLUDED.delivered,
     bounced = domains.bounced + EXCLUDED.bounced,
-    updated_at = now()
+    updated_at = now()`;
+
+/** The same upsert, answering with the new totals (for the cache). */
+const UPSERT_SQL = `${UPSERT_SQL_WITHOUT_TOTALS}
 RETURNING name, delivered, bounced`;
 
 const READ_SQL = 'SELECT name, delivered, bounced FROM domains WHERE name = ANY($1::text[])';
@@ -113,13 +117,13 @@ export class PostgresCounterStore extends CounterStore {
     this.pool = poolOf(dataSource);
   }
 
-  async apply(deltas: CountDeltas): Promise<DomainCounts[]> {
+  async apply(deltas: CountDeltas, options?: ApplyOptions): Promise<DomainCounts[]> {
     if (deltas.size === 0) return [];
     if (this.closed) throw new Error('the postgres store is closed');
     const params = toUpsertParams(deltas); // throws on a bad count, before anything is sent
     const lane = this.idleLanes.pop() ?? (await this.newLane());
     try {
-      return await this.applyOn(lane, deltas, params);
+      return await this.applyOn(lane, deltas, params, options?.totals !== false);
     } finally {
       this.idleLanes.push(lane);
     }
@@ -162,7 +166,12 @@ export class PostgresCounterStore extends CounterStore {
     return lane;
   }
 
-  private async applyOn(lane: Lane, deltas: CountDeltas, params: [string, string, string]): Promise<DomainCounts[]> {
+  private async applyOn(
+    lane: Lane,
+    deltas: CountDeltas,
+    params: [string, string, string],
+    totals: boolean,
+  ): Promise<DomainCounts[]> {
     const seq = lane.seq + 1;
     const started = performance.now();
     let client: PoolClient;
@@ -178,16 +187,18 @@ export class PostgresCounterStore extends CounterStore {
     const swallow = () => undefined;
     client.on('error', swallow);
     let rows: CountRow[];
+    let written: number;
     try {
       const result = await client.query<CountRow>({
-        name: 'catchall_upsert',
-        text: UPSERT_SQL,
+        name: totals ? 'catchall_upsert' : 'catchall_upsert_only',
+        text: totals ? UPSERT_SQL : UPSERT_SQL_WITHOUT_TOTALS,
         values: [...params, lane.id, seq],
         rowMode: 'array',
       });
       client.off('error', swallow);
       client.release();
       rows = result.rows;
+      written = result.rowCount ?? 0;
     } catch (err) {
       client.release(true);
       this.observer.statement?.('upsert', performance.now() - started, false);
@@ -195,18 +206,20 @@ export class PostgresCounterStore extends CounterStore {
       const stored = await this.resolve(lane, seq);
       this.observer.flushResolved?.(stored);
       if (!stored) throw err;
-      return this.totals(deltas);
+      if (totals) return this.totals(deltas);
+      this.observer.rowsUpserted?.(deltas.size);
+      return [];
     }
     this.observer.statement?.('upsert', performance.now() - started, true);
-    if (rows.length !== deltas.size) {
+    if (written !== deltas.size) {
       // The fence row did not hold our previous number (deleted or changed by
       // hand): nothing was written. Take its number and let the caller retry.
       await this.adoptFence(lane);
       throw new Error('flush refused by its fence (flush_fences row was changed); it will be retried');
     }
     lane.seq = seq;
-    this.observer.rowsUpserted?.(rows.length);
-    return rows.map(toDomainCounts);
+    this.observer.rowsUpserted?.(written);
+    return totals ? rows.map(toDomainCounts) : [];
   }
 
   /**

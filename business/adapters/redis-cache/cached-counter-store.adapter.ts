@@ -32,7 +32,7 @@
 // a node killed in that state leaves them so. A plain outage, where nobody
 // reaches Redis, reads from the store and leaves nothing stale behind.
 import { Counts, DomainCounts } from '../../models';
-import { CacheUnavailableError, CountDeltas, CounterStore, StatusCache } from '../../ports';
+import { ApplyOptions, CacheUnavailableError, CountDeltas, CounterStore, StatusCache } from '../../ports';
 import { CacheObserver, WriteKind } from './cache-observer';
 
 /** Merges allowed to run at once; past that a flush's rows are not cached (and count as missed). */
@@ -74,11 +74,12 @@ export class CachedCounterStore extends CounterStore {
     return this.missed > this.covered;
   }
 
-  async apply(deltas: CountDeltas): Promise<DomainCounts[]> {
+  /** The cache needs the new totals, so they are always read from the inner store. */
+  async apply(deltas: CountDeltas, options?: ApplyOptions): Promise<DomainCounts[]> {
     const observed = this.generation;
-    const rows = await this.inner.apply(deltas);
+    const rows = await this.inner.apply(deltas, { totals: true });
     if (rows.length > 0) this.writeThrough(rows, observed);
-    return rows;
+    return options?.totals === false ? [] : rows;
   }
 
   /** Resolves when every merge and invalidation started so far has landed or failed (tests, shutdown). */
