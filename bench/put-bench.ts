@@ -2,8 +2,10 @@
 //   1. PUT /events/{random domain}/delivered, STORE=memory, ACK_MODE=durable
 //   2. the same, STORE=postgres, ACK_MODE=durable (answered after the commit)
 //   3. POST /events, NDJSON, 1000 events a request, STORE=memory then STORE=postgres
-//      (durable), domains drawn from 10 million (nearly every event a new row:
-//      the worst case for the store) and from 50,000 (events coalesce per flush)
+//      (durable), domains drawn uniformly from 10 million (nearly every event a
+//      new row: the worst case for the store), by Zipf's law from 1 million (a
+//      few domains get most events, as in mail traffic) and uniformly from 5,000
+//      (hot domains: events coalesce within a flush)
 // The service runs compiled, as a child process (node dist/app/main.js), so the
 // load generator (autocannon, in this process) and the server do not share an
 // event loop. PostgreSQL is the service's own embedded server (the default
@@ -14,7 +16,7 @@
 //   npx tsx bench/put-bench.ts [--duration 10] [--connections 64]
 //     [--ndjson-connections 32] [--no-build] [--env NAME=value ...] [--dist dist]
 //     [--node-arg --cpu-prof ...]
-//     [--only memory,postgres,ndjson-memory,ndjson,ndjson-50k]
+//     [--only memory,postgres,ndjson-memory,ndjson,ndjson-zipf,ndjson-5k]
 import autocannon from 'autocannon';
 import { build } from 'hdr-histogram-js';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -49,7 +51,7 @@ function parseArgs(argv: string[]): Options {
     connections: 64,
     ndjsonConnections: 32,
     build: true,
-    only: new Set(['memory', 'postgres', 'ndjson-memory', 'ndjson', 'ndjson-5k']),
+    only: new Set(['memory', 'postgres', 'ndjson-memory', 'ndjson', 'ndjson-zipf', 'ndjson-5k']),
     env: {},
     dist: join(ROOT, 'dist'),
     nodeArgs: [],
@@ -79,8 +81,9 @@ interface Scenario {
   env: Record<string, string>;
   kind: 'put' | 'ndjson';
   connections: number;
-  /** Domains are drawn uniformly from this many names. */
+  /** Domains are drawn from this many names: uniformly, or by Zipf's law (rank r with weight 1/r). */
   space: number;
+  zipf?: boolean;
 }
 
 interface Outcome {
@@ -98,6 +101,8 @@ interface Outcome {
   eventsPerFlush: number | undefined;
   domainsPerFlush: number | undefined;
   commitP50: string | undefined;
+  /** Mean upsert time (ms), from the histogram's sum and count. */
+  commitMean: number | undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -153,6 +158,15 @@ async function main(): Promise<void> {
       kind: 'ndjson',
       connections: opts.ndjsonConnections,
       space: 10_000_000,
+    },
+    {
+      key: 'ndjson-zipf',
+      title: 'POST NDJSON ×1000, Zipf over 1M domains, STORE=postgres, durable',
+      env: { ...pgEnv, ACK_MODE: 'durable' },
+      kind: 'ndjson',
+      connections: opts.ndjsonConnections,
+      space: 1_000_000,
+      zipf: true,
     },
     {
       key: 'ndjson-5k',
@@ -217,6 +231,7 @@ async function runScenario(s: Scenario, opts: Options, embedded: boolean): Promi
       eventsPerFlush: flushes > 0 ? flushedEvents / flushes : undefined,
       domainsPerFlush: flushes > 0 ? flushedDomains / flushes : undefined,
       commitP50: s.env.STORE === 'postgres' ? commitMedian(before, after) : undefined,
+      commitMean: s.env.STORE === 'postgres' ? commitMean(before, after) : undefined,
     };
     process.stderr.write(
       `   ${fmt(outcome.eventsPerS)} events/s, p50 ${outcome.p50.toFixed(2)} ms, p95 ${outcome.p95.toFixed(2)} ms, ` +
@@ -239,10 +254,14 @@ function loadOptions(s: Scenario, url: string): autocannon.Options {
     };
   }
   // Bodies are generated before the run, so the load generator only sends them.
-  const bodies = Array.from({ length: 64 }, () => {
+  // Enough of them that a large name space stays large: 2,048 bodies hold about
+  // 2M names, more than a 10 s run sends, so nearly every event of the 10M case
+  // is a new row.
+  const draw = s.zipf ? zipfSampler(s.space) : () => Math.floor(random() * s.space);
+  const bodies = Array.from({ length: Math.min(2048, Math.max(64, Math.ceil(s.space / 1000))) }, () => {
     const lines: string[] = [];
     for (let i = 0; i < 1000; i++) {
-      lines.push(`{"domain":"${randomDomain(s.space, s.key)}","type":"${random() < 0.05 ? 'bounced' : 'delivered'}"}`);
+      lines.push(`{"domain":"d${draw()}.${s.key}.example","type":"${random() < 0.05 ? 'bounced' : 'delivered'}"}`);
     }
     return lines.join('\n');
   });
@@ -258,6 +277,24 @@ function loadOptions(s: Scenario, url: string): autocannon.Options {
         setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
       },
     ],
+  };
+}
+
+/** Draws ranks 0..n-1 with probability proportional to 1/(rank+1): a few domains get most of the traffic. */
+function zipfSampler(n: number): () => number {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1);
+  return () => {
+    const x = random() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cdf[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   };
 }
 
@@ -324,6 +361,12 @@ function delta(a: Map<string, number>, b: Map<string, number>, key: string): num
   return (b.get(key) ?? 0) - (a.get(key) ?? 0);
 }
 
+function commitMean(a: Map<string, number>, b: Map<string, number>): number | undefined {
+  const series = (name: string) => `catchall_store_statement_duration_seconds_${name}{statement="upsert",result="ok"}`;
+  const count = delta(a, b, series('count'));
+  return count > 0 ? (delta(a, b, series('sum')) / count) * 1000 : undefined;
+}
+
 /** Median upsert latency during the run, from the store's histogram buckets. */
 function commitMedian(a: Map<string, number>, b: Map<string, number>): string | undefined {
   const prefix = 'catchall_store_statement_duration_seconds_bucket{le="';
@@ -386,8 +429,8 @@ function printReport(outcomes: Outcome[], opts: Options): void {
       (Object.keys(opts.env).length ? `; service settings ${JSON.stringify(opts.env)}` : '') +
       '.',
     '',
-    '| scenario | conns | events/s | requests/s | p50 ms | p95 ms | p99 ms | non-2xx | vs memory | events/flush | upsert p50 | CPU server / PG / loadgen |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | conns | events/s | requests/s | p50 ms | p95 ms | p99 ms | non-2xx | vs memory | events/flush | upsert p50 | upsert mean ms | CPU server / PG / loadgen |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const o of outcomes) {
     const base = o.scenario.kind === 'put' ? memory : ndjsonMemory;
@@ -395,7 +438,7 @@ function printReport(outcomes: Outcome[], opts: Options): void {
     lines.push(
       `| ${o.scenario.title} | ${o.scenario.connections} | ${fmt(o.eventsPerS)} | ${fmt(o.requestsPerS)} | ` +
         `${o.p50.toFixed(2)} | ${o.p95.toFixed(2)} | ${o.p99.toFixed(2)} | ${o.non2xx + o.errors} | ${vsMemory} | ` +
-        `${o.eventsPerFlush ? fmt(o.eventsPerFlush) : ''} | ${o.commitP50 ?? ''} | ` +
+        `${o.eventsPerFlush ? fmt(o.eventsPerFlush) : ''} | ${o.commitP50 ?? ''} | ${o.commitMean?.toFixed(2) ?? ''} | ` +
         `${pct(o.serverCpu)} / ${o.pgCpu === undefined ? '–' : pct(o.pgCpu)} / ${pct(o.benchCpu)} |`,
     );
   }
