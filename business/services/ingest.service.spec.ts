@@ -252,6 +252,39 @@ describe('IngestService (durable)', () => {
     expect(store.calls.map((c) => c.deltas.size)).toEqual([2, 2, 1]);
   });
 
+  it('stores the chunks of one flush side by side, up to maxConcurrentFlushes at once', async () => {
+    const store = new ControlledStore();
+    const ingest = service(store, { flushMaxDomains: 2, maxConcurrentFlushes: 2 });
+    const ack = ingest.recordMany(['a.com', 'b.com', 'c.com', 'd.com', 'e.com'].map((domain) => ({ domain, type: 'delivered' as const })))!;
+    await tick();
+    expect(store.openCalls).toBe(2);
+    store.settleNext();
+    await tick();
+    expect(store.openCalls).toBe(2); // the third chunk took the free place
+    store.settleNext();
+    store.settleNext();
+    await ack;
+    expect(store.calls.map((c) => c.deltas.size)).toEqual([2, 2, 1]);
+    expect(ingest.backlog).toBe(0);
+  });
+
+  it('retries only the chunks that were not stored', async () => {
+    const store = new ControlledStore();
+    const ingest = service(store, { flushMaxDomains: 2, maxConcurrentFlushes: 2 });
+    const ack = ingest.recordMany(['a.com', 'b.com', 'c.com', 'd.com'].map((domain) => ({ domain, type: 'delivered' as const })))!;
+    await tick();
+    expect(store.openCalls).toBe(2);
+    store.settleNext(true);
+    store.settleNext(false);
+    await new Promise((r) => setTimeout(r, 20)); // the retry backoff (5 ms)
+    expect(store.calls).toHaveLength(3);
+    expect([...store.calls[2].deltas.keys()]).toEqual([...store.calls[1].deltas.keys()]);
+    store.settleNext();
+    await ack;
+    for (const d of ['a.com', 'b.com', 'c.com', 'd.com']) expect(store.totals.get(d)).toEqual({ delivered: 1, bounced: 0 });
+    expect(ingest.backlog).toBe(0);
+  });
+
   it('flushes everything on close and refuses new events after', async () => {
     const store = new MemoryCounterStore();
     const ingest = service(store, { ackMode: 'buffered', flushIntervalMs: 60_000 });
