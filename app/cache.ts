@@ -31,6 +31,7 @@ export async function withCache(
     ttlSeconds: config.CACHE_TTL_S,
     timeoutMs: config.CACHE_TIMEOUT_MS,
     observer: {
+      called: (op, durationMs, ok) => cacheMetrics.called(op, durationMs, ok),
       failed: (op) => cacheMetrics.failed(op),
       refused: (op) => cacheMetrics.refused(op),
       invalidated: (reason) => {

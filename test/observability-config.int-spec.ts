@@ -164,6 +164,7 @@ describe('/metrics of a running service (postgres store, redis cache)', () => {
       'catchall_store_statement_duration_seconds',
       'catchall_store_errors_total',
       'catchall_cache_lookups_total',
+      'catchall_cache_call_duration_seconds',
       'catchall_cache_errors_total',
       'process_cpu_seconds_total',
       'process_resident_memory_bytes',

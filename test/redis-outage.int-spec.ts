@@ -104,6 +104,7 @@ describe('CACHE=redis when Redis fails', () => {
     try {
       await sleep(700);
       expect(await metric('catchall_cache_lookups_total', 'result="hit"')).toBeGreaterThan(0);
+      expect(await metric('catchall_cache_call_duration_seconds_count', 'op="read",result="ok"')).toBeGreaterThan(0);
 
       // Redis dies under load.
       await redis.kill();
@@ -115,6 +116,10 @@ describe('CACHE=redis when Redis fails', () => {
       // after a failed merge the node reads only from the store.
       const errors = (await metric('catchall_cache_errors_total', 'op="read"')) + (await metric('catchall_cache_errors_total', 'op="merge"'));
       expect(errors).toBeGreaterThan(0);
+      const timedCalls =
+        (await metric('catchall_cache_call_duration_seconds_count', 'op="read",result="error"')) +
+        (await metric('catchall_cache_call_duration_seconds_count', 'op="merge",result="error"'));
+      expect(timedCalls).toBeGreaterThanOrEqual(errors); // read later: more may have failed since
       expect(await metric('catchall_cache_lookups_total', 'result="bypass"')).toBeGreaterThan(0);
       const ready = await request(server.url, 'GET', '/health/ready');
       expect(ready.status).toBe(200);

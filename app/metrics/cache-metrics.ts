@@ -1,7 +1,7 @@
 // The cache's Prometheus series, fed by its observer: lookups by result (hit,
-// miss, bypass), failed and refused Redis calls, rows written, the breaker state
-// and generation changes.
-import { Counter, Gauge } from 'prom-client';
+// miss, bypass), Redis call latency, failed and refused Redis calls, rows
+// written, the breaker state and generation changes.
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { CacheObserver, CacheOp, LookupResult, WriteKind, WriteResult } from '../../business/adapters/redis-cache/cache-observer';
 import { Metrics } from '../../foundation/metrics/metrics';
 import { BreakerState } from '../../foundation/resilience/circuit-breaker';
@@ -10,6 +10,7 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1,
 
 export class CacheMetrics implements CacheObserver {
   private readonly lookupCounter: Counter<'result'>;
+  private readonly callDuration: Histogram<'op' | 'result'>;
   private readonly errors: Counter<'op'>;
   private readonly refusals: Counter<'op'>;
   private readonly writeCounter: Counter<'kind' | 'result'>;
@@ -23,6 +24,13 @@ export class CacheMetrics implements CacheObserver {
       name: 'catchall_cache_lookups_total',
       help: 'Domains looked up in the cache: hit, miss (read from the store) or bypass (cache not asked: down or being invalidated)',
       labelNames: ['result'],
+      registers,
+    });
+    this.callDuration = new Histogram({
+      name: 'catchall_cache_call_duration_seconds',
+      help: 'Redis calls by operation (read, merge, invalidate, probe) and result (ok, error), timeouts included',
+      labelNames: ['op', 'result'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });
     this.errors = new Counter({
@@ -63,6 +71,10 @@ export class CacheMetrics implements CacheObserver {
 
   lookups(result: LookupResult, n: number): void {
     this.lookupCounter.inc({ result }, n);
+  }
+
+  called(op: CacheOp, durationMs: number, ok: boolean): void {
+    this.callDuration.observe({ op, result: ok ? 'ok' : 'error' }, durationMs / 1000);
   }
 
   failed(op: CacheOp): void {

@@ -12,6 +12,8 @@ export type WriteResult = 'merged' | 'stale' | 'failed' | 'skipped';
 export interface CacheObserver {
   /** Domains looked up: found in the cache, missed, or not asked of it (breaker open, generation suspect). */
   lookups?(result: LookupResult, n: number): void;
+  /** A call to Redis finished (ok) or failed, after durationMs (the breaker's refusals are not calls). */
+  called?(op: CacheOp, durationMs: number, ok: boolean): void;
   /** A call to Redis failed or timed out. */
   failed?(op: CacheOp, error: unknown): void;
   /** A call was not made because the breaker is open. */

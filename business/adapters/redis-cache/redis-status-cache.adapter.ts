@@ -219,13 +219,16 @@ export class RedisStatusCache extends StatusCache {
       this.observer.refused?.(op);
       throw new CacheUnavailableError('redis is unreachable (circuit breaker open)');
     }
+    const started = performance.now();
     try {
       const result = await withTimeout(fn(), deadlineMs, 'redis');
       this.breaker.success();
+      this.observer.called?.(op, performance.now() - started, true);
       return result;
     } catch (err) {
       this.lastError = err instanceof Error ? err.message : String(err);
       this.breaker.failure();
+      this.observer.called?.(op, performance.now() - started, false);
       this.observer.failed?.(op, err);
       throw err;
     }
