@@ -1,6 +1,6 @@
 // The service's configuration (DESIGN §6): every environment variable it reads,
 // what each accepts and its default. Validated once at start.
-import { bool, decimal, describeEnv, EnvValues, int, loadEnv, oneOf, optional, text, url } from '../foundation/config/env';
+import { bool, ConfigError, decimal, describeEnv, EnvValues, int, loadEnv, oneOf, optional, text, url } from '../foundation/config/env';
 import { LOG_LEVELS, LogLevel } from '../foundation/logger/logger';
 import { keyValueText } from '../foundation/tracing/otel-env';
 import { SAMPLER_NAMES } from '../foundation/tracing/sampler';
@@ -65,7 +65,15 @@ export type AppConfig = EnvValues<typeof CONFIG_SCHEMA>;
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export function loadAppConfig(env: Record<string, string | undefined>): AppConfig {
-  return loadEnv(CONFIG_SCHEMA, env);
+  const config = loadEnv(CONFIG_SCHEMA, env);
+  // Each store call in flight holds a pooled connection (lookups use the rest).
+  if (config.STORE === 'postgres' && config.FLUSH_CONCURRENCY > config.DATABASE_POOL_SIZE) {
+    throw new ConfigError(
+      `invalid configuration: FLUSH_CONCURRENCY=${config.FLUSH_CONCURRENCY} is more than DATABASE_POOL_SIZE=` +
+        `${config.DATABASE_POOL_SIZE}: each flush in flight needs a connection of the pool`,
+    );
+  }
+  return config;
 }
 
 export function describeConfig(config: AppConfig): Record<string, unknown> {

@@ -22,6 +22,10 @@ describe('start-up configuration', () => {
     [{ ACK_MODE: 'sometimes' }, /^invalid configuration: ACK_MODE="sometimes", expected one of durable, buffered$/],
     [{ STORE: 'mongo' }, /^invalid configuration: STORE="mongo", expected one of postgres, memory$/],
     [{ FLUSH_INTERVAL_MS: '-5' }, /^invalid configuration: FLUSH_INTERVAL_MS="-5", expected an integer from 1 to 60000$/],
+    [
+      { STORE: 'postgres', FLUSH_CONCURRENCY: '8', DATABASE_POOL_SIZE: '4' },
+      /^invalid configuration: FLUSH_CONCURRENCY=8 is more than DATABASE_POOL_SIZE=4: each flush in flight needs a connection of the pool$/,
+    ],
   ])('refuses %j with one line and exit code 1', (env, line) => {
     const run = spawnSync(process.execPath, [main], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
     expect(run.status).toBe(1);
