@@ -39,19 +39,19 @@ export function parseNdjsonBatch(body: string, maxEvents: number): BatchResult {
   while (start <= body.length) {
     let end = body.indexOf('\n', start);
     if (end === -1) end = body.length;
-    const lineStart = start;
+    const canonical = readCanonicalLine(body, start, end);
+    const line = canonical === undefined ? body.slice(start, end).trim() : undefined;
     start = end + 1;
-    const canonical = readCanonicalLine(body, lineStart, end);
-    if (canonical === undefined && isBlank(body, lineStart, end)) continue;
+    if (line === '') continue;
     if (items.length >= maxEvents) {
       return { ok: false, tooMany: true, message: `a batch holds at most ${maxEvents} events` };
     }
-    if (canonical !== undefined) {
+    if (line === undefined) {
       items.push(canonical);
       continue;
     }
     try {
-      items.push(JSON.parse(body.slice(lineStart, end).trim()));
+      items.push(JSON.parse(line));
     } catch {
       items.push(NOT_JSON);
     }
@@ -95,10 +95,6 @@ function readCanonicalLine(body: string, start: number, end: number): { domain: 
 
 function isJsonSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d;
-}
-
-function isBlank(body: string, start: number, end: number): boolean {
-  return body.slice(start, end).trim() === '';
 }
 
 function validateItems(items: unknown[]): BatchResult {

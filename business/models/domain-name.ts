@@ -26,9 +26,10 @@ export function parseDomainName(raw: unknown): DomainNameResult {
     return { ok: false, reason: `domain is longer than ${MAX_DOMAIN_LENGTH} characters` };
   }
   // Plain lower-case ASCII (the common case) needs no case folding or IDN conversion.
-  let name = isPlainLowerAscii(raw) ? raw : raw.toLowerCase();
+  const plain = isPlainLowerAscii(raw);
+  let name = plain ? raw : raw.toLowerCase();
   if (name.charCodeAt(name.length - 1) === DOT) name = name.slice(0, -1);
-  if (name.length === 0 || !isPlainLowerAscii(name)) {
+  if (name.length === 0 || !(plain || isPlainLowerAscii(name))) {
     if (/[\s/\\@:?#[\]%]/.test(name)) {
       return { ok: false, reason: 'domain contains a character that is not allowed in a host name' };
     }
@@ -39,13 +40,18 @@ export function parseDomainName(raw: unknown): DomainNameResult {
   return validateAscii(name);
 }
 
-/** Only a-z, 0-9, '.' and '-'. */
+/** Only a-z, 0-9, '-' and '.'. */
 function isPlainLowerAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === DOT || c === HYPHEN)) return false;
+    if (!isLabelChar(c) && c !== DOT) return false;
   }
   return true;
+}
+
+/** a-z, 0-9 or '-': what a label of a lower-case host name may hold. */
+function isLabelChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === HYPHEN;
 }
 
 /** RFC 1123 rules on an ASCII name, in one pass over its characters (this runs for every event). */
@@ -61,7 +67,7 @@ function validateAscii(name: string): DomainNameResult {
   for (let i = 0; i <= n; i++) {
     const c = i < n ? name.charCodeAt(i) : DOT;
     if (c !== DOT) {
-      if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === HYPHEN)) badChar = true;
+      if (!isLabelChar(c)) badChar = true;
       continue;
     }
     const length = i - start;
