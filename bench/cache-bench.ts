@@ -20,6 +20,7 @@ import autocannon from 'autocannon';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TestRedis } from '../test/support/redis';
 import { freePort } from '../test/support/free-port';
 
@@ -50,8 +51,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 const domainOf = (i: number) => `d${i}.bench.example`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 class Service {
   private constructor(
     private readonly child: ChildProcess,

@@ -23,6 +23,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/support/free-port';
 
 const ROOT = resolve(__dirname, '..');
@@ -105,7 +106,6 @@ interface Outcome {
   commitMean: number | undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let seed = 12345;
 /** A fast, seeded PRNG: the load generator must not be the bottleneck. */
 const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);

@@ -2,6 +2,7 @@
 // it disturbs no other suite): counts survive restarts of the service and of
 // the database, and when the database stops in the middle of the load, nothing
 // acknowledged is lost or counted twice, and nothing unstored is acknowledged.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
 import { closeAgent, request } from './support/http';
@@ -10,8 +11,6 @@ import { createTestDatabase, startTestPostgres, storedCounts, TestPostgres } fro
 let pg: TestPostgres;
 let databaseUrl: string;
 let server: RunningServer | undefined;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function env(): Record<string, string> {
   return {

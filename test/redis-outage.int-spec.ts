@@ -2,6 +2,7 @@
 // through real HTTP: no 5xx, every count right (each writer checks its own
 // domains after every acknowledged event), readiness stays 200 with the cache
 // reported degraded, and once Redis is back the cache serves hits again.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
 import { closeAgent, request } from './support/http';
@@ -95,8 +96,6 @@ function startLoad(workers: number, tag: string): Load {
   };
   return load;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('CACHE=redis when Redis fails', () => {
   it('keeps ingest and lookups right while Redis is down, and uses the cache again after', async () => {

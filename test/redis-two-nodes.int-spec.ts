@@ -3,6 +3,7 @@
 // statuses move forward on both, concurrent writers end on the exact totals, and
 // a Redis stall (commands timing out, then landing late) leaves nothing stale.
 import Redis from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
 import { closeAgent, request } from './support/http';
@@ -48,8 +49,6 @@ afterAll(async () => {
 
 const put = (node: number, domain: string, type: string) => request(nodes[node].url, 'PUT', `/events/${domain}/${type}`);
 const get = (node: number, domain: string) => request(nodes[node].url, 'GET', `/domains/${domain}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('two instances, one store, one Redis', () => {
   it('an event acknowledged by one instance is read back exactly by both', async () => {
     const domain = 'shared.two-nodes.com';
