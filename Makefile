@@ -2,10 +2,24 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 
+# Node 24 LTS is the runtime. Where the system Node is older (or missing), npm
+# installs a project-local Node 24 from the registry into tools/node24 and every
+# recipe below runs with it first on PATH (npm itself included).
+NODE24_BIN := $(CURDIR)/tools/node24/node_modules/node/bin
+NODE24_STAMP :=
+ifneq ($(shell node -e 'process.exit(+process.versions.node.split(".")[0] >= 24 ? 0 : 1)' 2>/dev/null && echo ok),ok)
+export PATH := $(NODE24_BIN):$(PATH)
+NODE24_STAMP := tools/node24/node_modules/.package-lock.json
+$(NODE24_STAMP): tools/node24/package-lock.json
+	cd tools/node24 && npm ci --no-audit --no-fund
+	@touch $(NODE24_STAMP)
+endif
+
 .PHONY: start dev build test test-unit lint arch typecheck bench createEvents migrate migrate-revert migrate-status clean deps
 
 # Installs dependencies when package-lock.json changed (npm ci on a fresh clone).
-$(NPM_STAMP): package-lock.json
+$(NPM_STAMP): package-lock.json $(NODE24_STAMP)
+	@node --version
 	npm ci --no-audit --no-fund
 	@touch $(NPM_STAMP)
 
