@@ -61,8 +61,7 @@ export function tracingSettings(config: AppConfig): TracingSettings {
 }
 
 /** The settings in effect, for the configuration log line. */
-export function describeTracing(config: AppConfig): Record<string, unknown> {
-  const s = tracingSettings(config);
+export function describeTracing(s: TracingSettings): Record<string, unknown> {
   if (!s.enabled) return { enabled: false };
   return {
     sampler: s.sampler,
