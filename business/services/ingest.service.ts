@@ -68,6 +68,8 @@ export interface IngestStats {
   inFlightEvents: number;
   consecutiveFailures: number;
   flushing: boolean;
+  /** Domains that reads hold out of flushes right now (see ReadFence). */
+  heldDomains: number;
 }
 
 export class IngestService {
@@ -165,6 +167,7 @@ export class IngestService {
       inFlightEvents: this.inFlightEvents,
       consecutiveFailures: this.consecutiveFailures,
       flushing: this.flushesInFlight > 0,
+      heldDomains: this.pending.holds,
     };
   }
 

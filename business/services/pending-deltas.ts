@@ -45,6 +45,11 @@ export class PendingDeltas {
     return this.map.size === 0 && this.held.size === 0;
   }
 
+  /** Domains held now. */
+  get holds(): number {
+    return this.heldNames.size;
+  }
+
   isHeld(domain: string): boolean {
     return this.heldNames.size > 0 && this.heldNames.has(domain);
   }
