@@ -14,7 +14,7 @@ import { startTracing, Tracing, TracingOptions } from '../../foundation/tracing/
 import { AppConfig } from '../config';
 import { TracingSettings, tracingSettings } from './settings';
 
-export const SERVICE_NAME = 'catchall';
+const SERVICE_NAME = 'catchall';
 
 export interface TracingOverrides {
   /** Replaces the configured exporter (tests use an in-memory one). */
@@ -25,6 +25,9 @@ export interface TracingOverrides {
 
 export interface Telemetry {
   readonly settings: TracingSettings;
+  /** service.name and service.version, as the resource says them. */
+  readonly serviceName: string;
+  readonly serviceVersion: string;
   /** The running SDK; undefined when tracing is off. */
   readonly tracing: Tracing | undefined;
 }
@@ -32,16 +35,18 @@ export interface Telemetry {
 /** Starts tracing as the configuration says (or not, with OTEL_SDK_DISABLED=true). */
 export function startTelemetry(config: AppConfig, overrides: TracingOverrides = {}): Telemetry {
   const settings = tracingSettings(config);
-  if (!settings.enabled) return { settings, tracing: undefined };
-  const logger = new Logger('Tracing');
   const resource = config.OTEL_RESOURCE_ATTRIBUTES ? (parseKeyValueList(config.OTEL_RESOURCE_ATTRIBUTES) ?? {}) : {};
+  const serviceName = config.OTEL_SERVICE_NAME ?? resource['service.name'] ?? SERVICE_NAME;
+  const serviceVersion = packageVersion();
+  if (!settings.enabled) return { settings, serviceName, serviceVersion, tracing: undefined };
+  const logger = new Logger('Tracing');
   const headers = {
     ...parseKeyValueList(config.OTEL_EXPORTER_OTLP_HEADERS ?? ''),
     ...parseKeyValueList(config.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? ''),
   };
   const tracing = startTracing({
-    serviceName: serviceName(config),
-    serviceVersion: packageVersion(),
+    serviceName,
+    serviceVersion,
     instanceId: resource['service.instance.id'] ?? randomUUID(),
     resourceAttributes: { 'deployment.environment.name': config.NODE_ENV, ...resource },
     sampler: settings.sampler,
@@ -72,16 +77,11 @@ export function startTelemetry(config: AppConfig, overrides: TracingOverrides = 
         else logger.debug(msg);
       }),
   });
-  return { settings, tracing };
-}
-
-export function serviceName(config: AppConfig): string {
-  const resource = config.OTEL_RESOURCE_ATTRIBUTES ? (parseKeyValueList(config.OTEL_RESOURCE_ATTRIBUTES) ?? {}) : {};
-  return config.OTEL_SERVICE_NAME ?? resource['service.name'] ?? SERVICE_NAME;
+  return { settings, serviceName, serviceVersion, tracing };
 }
 
 /** The service version from package.json, from compiled (dist/app/tracing) or source (app/tracing) code. */
-export function packageVersion(): string {
+function packageVersion(): string {
   let dir = __dirname;
   for (;;) {
     const file = join(dir, 'package.json');

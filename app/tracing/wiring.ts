@@ -10,7 +10,7 @@ import { activeTraceLogFields, logFieldsOf, sampledSpanContext } from '../../fou
 import { AppConfig } from '../config';
 import { TRACE_PAGE_ROUTE } from '../handlers/traces.http.controller';
 import { FlushSpans } from './flush-spans';
-import { packageVersion, serviceName, Telemetry } from './setup';
+import { Telemetry } from './setup';
 import { TracePageModule } from './trace-page.module';
 
 /** Routes that get no span: scrapes, probes and the trace page would crowd out real traffic. */
@@ -23,14 +23,14 @@ export function traceServer(fastify: FastifyInstance, { tracing }: Telemetry): v
 }
 
 /** The trace page module when the page is on. */
-export function tracingModules(config: AppConfig, { tracing, settings: s }: Telemetry): DynamicModule[] {
+export function tracingModules(config: AppConfig, { tracing, settings: s, serviceName, serviceVersion }: Telemetry): DynamicModule[] {
   const buffer = tracing?.buffer;
   if (!buffer) return [];
   return [
     TracePageModule.forRoot(buffer, {
-      title: `Traces · ${serviceName(config)}`,
+      title: `Traces · ${serviceName}`,
       facts: {
-        version: packageVersion(),
+        version: serviceVersion,
         env: config.NODE_ENV,
         pid: process.pid,
         sampler: `${s.sampler.includes('traceidratio') ? `${s.sampler} ${s.ratio}` : s.sampler}${s.maxPerSecond ? `, at most ${s.maxPerSecond} traces/s` : ''}`,
