@@ -44,7 +44,7 @@ test: deps arch lint typecheck build
 
 ## test-unit: the unit tests only (no servers)
 test-unit: deps
-	npx jest --testPathPattern '\.spec\.ts$$'
+	npx jest --testPathPatterns '\.spec\.ts$$'
 
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json

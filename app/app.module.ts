@@ -1,7 +1,6 @@
 // The composition root: builds every adapter and service from the validated
 // configuration and wires them into Nest.
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { CounterStore, StatusCache } from '../business/ports';
 import { IngestService, LookupService } from '../business/services';
@@ -43,7 +42,6 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => config] }),
         loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...traceLogOptions(config) }),
         TerminusModule.forRoot({ logger: false }),
         ...tracingModules(config),
