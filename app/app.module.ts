@@ -8,6 +8,7 @@ import { loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
 import { cacheOf, withCache } from './cache';
 import { APP_CONFIG, AppConfig } from './config';
+import { assertDatabaseAvailable } from './database';
 import { DomainsController } from './handlers/domains.http.controller';
 import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
@@ -39,6 +40,7 @@ class Lifecycle implements OnApplicationShutdown {
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
+    assertDatabaseAvailable(config);
     return {
       module: AppModule,
       imports: [

@@ -3,7 +3,7 @@
 import { maskUrl } from '../foundation/config/env';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { EmbeddedPostgres, startEmbeddedPostgres } from '../business/adapters/postgres/embedded-postgres';
+import { embeddedBinDir, EmbeddedPostgres, startEmbeddedPostgres } from '../business/adapters/postgres/embedded-postgres';
 import { AppConfig } from './config';
 
 export const EMBEDDED_DATABASE = 'catchall';
@@ -27,6 +27,16 @@ export async function openDatabase(
       `in ${Date.now() - started} ms: data ${embedded.dataDir}, log ${embedded.logFile}, url ${maskUrl(embedded.url)}`,
   );
   return { url: embedded.url, embedded };
+}
+
+/**
+ * Fails before the server starts when the embedded PostgreSQL is needed but
+ * not installed (a production install leaves out the optional dependency
+ * embedded-postgres: the image has a DATABASE_URL). One line, not a stack
+ * trace from inside dependency injection.
+ */
+export function assertDatabaseAvailable(config: Pick<AppConfig, 'STORE' | 'DATABASE_URL'>): void {
+  if (config.STORE === 'postgres' && !config.DATABASE_URL) embeddedBinDir();
 }
 
 export { maskUrl };
