@@ -63,8 +63,10 @@ alerts:
 arch: deps
 	npx depcruise app business foundation migrations --config .dependency-cruiser.js
 
+## lint: eslint, then knip (unused files, exports and dependencies; knip.json)
 lint: deps
 	npx eslint --no-error-on-unmatched-pattern app business foundation migrations test bench
+	npx knip
 
 ## bench: the benchmarks recorded in docs/benchmarks.md (several minutes; run on a quiet machine)
 bench: build

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { embeddedBinDir, EmbeddedPostgres, startEmbeddedPostgres } from '../business/adapters/postgres/embedded-postgres';
 import { AppConfig } from './config';
 
-export const EMBEDDED_DATABASE = 'catchall';
+const EMBEDDED_DATABASE = 'catchall';
 
 export interface Database {
   url: string;
@@ -42,7 +42,7 @@ export function assertDatabaseAvailable(config: Pick<AppConfig, 'STORE' | 'DATAB
 export { maskUrl };
 
 /** The directory holding package.json, from compiled (dist/app) or source (app) code. */
-export function projectRoot(): string {
+function projectRoot(): string {
   let dir = __dirname;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
