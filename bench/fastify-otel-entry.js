@@ -21,8 +21,8 @@ const { startServer } = require(path.join(dist, 'app/main'));
 const telemetry = startTelemetry(loadAppConfig(process.env));
 const otel = new FastifyOtelInstrumentation({
   registerOnInitialization: true,
-  // The routes the hand-written hooks leave out as well.
-  ignorePaths: (route) => wiring.UNTRACED_ROUTES.includes(route.url),
+  // The routes the hand-written hooks leave out as well (UNTRACED_ROUTES, app/tracing/wiring.ts).
+  ignorePaths: (route) => ['/metrics', '/health', '/health/live', '/health/ready', '/debug/traces'].includes(route.url),
 });
 otel.setTracerProvider(trace.getTracerProvider());
 otel.enable();

@@ -14,7 +14,7 @@ import { Telemetry } from './setup';
 import { TracePageModule } from './trace-page.module';
 
 /** Routes that get no span: scrapes, probes and the trace page would crowd out real traffic. */
-export const UNTRACED_ROUTES = ['/metrics', '/health', '/health/live', '/health/ready', TRACE_PAGE_ROUTE];
+const UNTRACED_ROUTES = ['/metrics', '/health', '/health/live', '/health/ready', TRACE_PAGE_ROUTE];
 
 export function traceServer(fastify: FastifyInstance, { tracing }: Telemetry): void {
   if (tracing) {

@@ -11,7 +11,7 @@ export interface FlushStart {
   chunks: number;
 }
 
-export interface FlushReport extends FlushStart {
+interface FlushReport extends FlushStart {
   durationMs: number;
 }
 

@@ -49,7 +49,7 @@ export interface IngestOptions {
   concurrentFlushMaxDomains: number;
 }
 
-export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
+const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   ackMode: 'durable',
   flushIntervalMs: 50,
   flushMaxDomains: 10_000,

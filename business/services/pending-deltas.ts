@@ -10,7 +10,7 @@
 import { Counts, EventType } from '../models';
 
 /** Mutable counts: the pending map is the hot path, so entries are updated in place. */
-export interface MutableCounts {
+interface MutableCounts {
   delivered: number;
   bounced: number;
 }

@@ -28,8 +28,8 @@ import { TraceBuffer, TraceBufferOptions } from './trace-buffer';
 
 export type TraceExporterName = 'otlp' | 'console' | 'none';
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
-export type InstrumentationName = 'pg' | 'ioredis';
-export type DiagLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+type InstrumentationName = 'pg' | 'ioredis';
+type DiagLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 
 export interface TracingOptions {
   serviceName: string;
