@@ -5,8 +5,9 @@
 // Those echoes of an outage already reported are muted (see isEcho).
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
-/** ExportResultCode.SUCCESS of @opentelemetry/core. */
+/** ExportResultCode.SUCCESS and FAILED of @opentelemetry/core. */
 const SUCCESS = 0;
+const FAILED = 1;
 
 type ExportResult = Parameters<Parameters<SpanExporter['export']>[1]>[0];
 
@@ -23,7 +24,7 @@ export class ReportingExporter implements SpanExporter {
   ) {}
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    this.inner.export(spans, (result) => {
+    const report = (result: ExportResult): void => {
       if (result.code === SUCCESS) {
         if (this.failing) {
           this.failing = false;
@@ -42,7 +43,13 @@ export class ReportingExporter implements SpanExporter {
         }
       }
       done(result);
-    });
+    };
+    try {
+      this.inner.export(spans, report);
+    } catch (err) {
+      // An exporter that throws instead of answering FAILED (seen under jest's module loader).
+      report({ code: FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+    }
   }
 
   /** Whether a diag message only repeats the outage already reported. */

@@ -67,7 +67,7 @@ export interface Tracing {
   readonly sampleNewTrace: () => boolean;
   /** The in-process buffer, when the options asked for one. */
   readonly buffer: TraceBuffer | undefined;
-  /** Exports what is queued (tests, shutdown). */
+  /** Exports what is queued (tests, shutdown); resolves whether or not the export succeeded. */
   forceFlush(): Promise<void>;
   /** Exports what is queued and stops; gives up after timeoutMs so a dead collector cannot hold up an exit. */
   shutdown(timeoutMs: number): Promise<void>;
@@ -128,7 +128,8 @@ export function startTracing(opts: TracingOptions): Tracing {
     tracer,
     sampleNewTrace: sampling.sampleNewTrace,
     buffer,
-    forceFlush: () => Promise.all(processors.map((p) => p.forceFlush())).then(() => undefined),
+    // A failed export is reported by ReportingExporter (once); flushing itself never fails.
+    forceFlush: () => Promise.all(processors.map((p) => p.forceFlush().catch(() => undefined))).then(() => undefined),
     shutdown(timeoutMs: number) {
       stopped ??= sdk.shutdown().catch((err: unknown) => opts.log('warn', `tracing shutdown: ${errorText(err)}`));
       return withDeadline(stopped, timeoutMs);
