@@ -16,9 +16,10 @@ import {
 } from '@nestjs/common';
 import { isEventType, parseDomainName } from '../../business/models';
 import { IngestService } from '../../business/services';
+import { describeValue } from '../../foundation/http/describe-value';
 import { APP_CONFIG, AppConfig } from '../config';
 import { TraceLink } from '../tracing/trace-link.decorator';
-import { describe, parseJsonBatch, parseNdjsonBatch } from './event-batch';
+import { parseJsonBatch, parseNdjsonBatch } from './event-batch';
 
 @Controller('events')
 export class EventsController {
@@ -35,10 +36,10 @@ export class EventsController {
     @TraceLink() trace: unknown,
   ): Promise<void> {
     if (!isEventType(type)) {
-      throw new BadRequestException(`invalid event type ${describe(type)}: expected "delivered" or "bounced"`);
+      throw new BadRequestException(`invalid event type ${describeValue(type)}: expected "delivered" or "bounced"`);
     }
     const name = parseDomainName(domain);
-    if (!name.ok) throw new BadRequestException(`invalid domain ${describe(domain)}: ${name.reason}`);
+    if (!name.ok) throw new BadRequestException(`invalid domain ${describeValue(domain)}: ${name.reason}`);
     // The sampled request's span travels with the event, so its flush can link back to it.
     const stored = this.ingest.record(name.value, type, trace);
     if (stored) await stored;
