@@ -5,14 +5,17 @@ import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { CounterStore, StatusCache } from '../business/ports';
 import { IngestService, LookupService } from '../business/services';
-import { loggerModule } from '../foundation/logger/logger';
+import { LoggerOptions, loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
+import { AuthMetrics } from './auth/auth-metrics';
+import { callerKeyOf } from './auth/caller';
 import { cacheOf, withCache } from './cache';
 import { APP_CONFIG, AppConfig } from './config';
 import { DomainsController } from './handlers/domains.http.controller';
 import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
 import { MetricsController } from './handlers/metrics.http.controller';
+import { EventRateLimit } from './limits/event-rate-limit';
 import { ServiceMetrics } from './metrics/service-metrics';
 import { createCounterStore } from './stores';
 import { createFlushSpans, traceLogOptions, tracingModules } from './tracing/wiring';
@@ -37,6 +40,19 @@ class Lifecycle implements OnApplicationShutdown {
   }
 }
 
+/** The API key's name (never its secret) on the per-request log line. */
+function withKeyName(opts: Pick<LoggerOptions, 'mixin' | 'requestFields'>): Pick<LoggerOptions, 'mixin' | 'requestFields'> {
+  const fields = opts.requestFields;
+  return {
+    ...opts,
+    requestFields: (req) => {
+      const key = callerKeyOf(req);
+      const base = fields ? fields(req) : {};
+      return key === undefined ? base : { ...base, key };
+    },
+  };
+}
+
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -44,7 +60,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => config] }),
-        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...traceLogOptions(config) }),
+        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...withKeyName(traceLogOptions(config)) }),
         TerminusModule.forRoot({ logger: false }),
         ...tracingModules(config),
       ],
@@ -53,6 +69,8 @@ export class AppModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: Metrics, useFactory: () => new Metrics() },
         { provide: ServiceMetrics, useFactory: (m: Metrics) => new ServiceMetrics(m), inject: [Metrics] },
+        { provide: AuthMetrics, useFactory: (m: Metrics) => new AuthMetrics(m.registry), inject: [Metrics] },
+        { provide: EventRateLimit, useFactory: (m: AuthMetrics) => new EventRateLimit(config, m), inject: [AuthMetrics] },
         {
           provide: CounterStore,
           useFactory: async (metrics: Metrics) => {

@@ -13,11 +13,14 @@ import {
   UnsupportedMediaTypeException,
   Post,
   Put,
+  Req,
 } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { isEventType, parseDomainName } from '../../business/models';
 import { IngestService } from '../../business/services';
 import { describeValue } from '../../foundation/http/describe-value';
 import { APP_CONFIG, AppConfig } from '../config';
+import { EventRateLimit } from '../limits/event-rate-limit';
 import { TraceLink } from '../tracing/trace-link.decorator';
 import { parseJsonBatch, parseNdjsonBatch } from './event-batch';
 
@@ -25,6 +28,7 @@ import { parseJsonBatch, parseNdjsonBatch } from './event-batch';
 export class EventsController {
   constructor(
     private readonly ingest: IngestService,
+    private readonly limits: EventRateLimit,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -34,12 +38,14 @@ export class EventsController {
     @Param('domain') domain: string,
     @Param('type') type: string,
     @TraceLink() trace: unknown,
+    @Req() request: FastifyRequest,
   ): Promise<void> {
     if (!isEventType(type)) {
       throw new BadRequestException(`invalid event type ${describeValue(type)}: expected "delivered" or "bounced"`);
     }
     const name = parseDomainName(domain);
     if (!name.ok) throw new BadRequestException(`invalid domain ${describeValue(domain)}: ${name.reason}`);
+    this.limits.take(request, 1);
     // The sampled request's span travels with the event, so its flush can link back to it.
     const stored = this.ingest.record(name.value, type, trace);
     if (stored) await stored;
@@ -51,6 +57,7 @@ export class EventsController {
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
     @TraceLink() trace: unknown,
+    @Req() request: FastifyRequest,
   ): Promise<{ accepted: number }> {
     const max = this.config.MAX_BATCH_EVENTS;
     const ndjson = isNdjson(contentType);
@@ -64,6 +71,8 @@ export class EventsController {
       if (result.tooMany) throw new PayloadTooLargeException(result.message);
       throw new BadRequestException({ message: result.message, invalid: result.invalid, errors: result.errors });
     }
+    // Counted in events, after validation: a refused batch takes no tokens.
+    this.limits.take(request, result.events.length);
     const stored = this.ingest.recordMany(result.events, trace);
     if (stored) await stored;
     return { accepted: result.events.length };
