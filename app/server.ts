@@ -48,11 +48,17 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       connectionsCheckingInterval: checkingIntervalMs(config),
     },
   });
+  // A failure while wiring (an unreachable database, say) is thrown to main,
+  // which prints it as one line; Nest would otherwise log its stack and the
+  // buffered start-up lines, about 25 lines for one problem.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
+    autoFlushLogs: false,
+    abortOnError: false,
   });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  app.flushLogs();
   const errors = new JsonErrorFilter(mapBusinessError);
   app.useGlobalFilters(errors);
 
