@@ -177,3 +177,18 @@ describe('per-key rate limits (RATE_LIMIT_EVENTS_PER_S)', () => {
     expect(text).toMatch(/catchall_rate_limited_requests_total\{key="fast"\} 2/);
   });
 });
+
+describe('create-events against a service with keys', () => {
+  it('sends CATCHALL_API_KEY as a bearer token, and verifies with it', async () => {
+    const { run } = await import('../app/cmd/create-events');
+    const { withDefaults } = await import('../app/cmd/create-events/options');
+    const server = await startServer({ ...base, API_KEYS: `ingest:write:${WRITE}` });
+    try {
+      const report = await run(withDefaults({ url: server.url, progress: false, events: 2_000, mode: 'ndjson', seed: 7 }, { CATCHALL_API_KEY: WRITE }));
+      expect(report.events).toEqual({ sent: 2_000, acknowledged: 2_000, failed: 0 });
+      expect(report.verification.outcome).toBe('passed');
+    } finally {
+      await server.close();
+    }
+  });
+});
