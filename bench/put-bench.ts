@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     {
       key: 'memory-auth',
       title: 'PUT, STORE=memory, durable, API key',
-      env: { STORE: 'memory', ACK_MODE: 'durable', API_KEYS: `bench:write:${BENCH_SECRET}` },
+      env: { STORE: 'memory', ACK_MODE: 'durable', AUTH: 'keys', API_KEYS: `bench:write:${BENCH_SECRET}` },
       kind: 'put',
       connections: opts.connections,
       space: 10_000_000,
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     {
       key: 'memory-auth-limit',
       title: 'PUT, STORE=memory, durable, API key + rate limit',
-      env: { STORE: 'memory', ACK_MODE: 'durable', API_KEYS: `bench:write:${BENCH_SECRET}`, RATE_LIMIT_EVENTS_PER_S: '1000000000' },
+      env: { STORE: 'memory', ACK_MODE: 'durable', AUTH: 'keys', API_KEYS: `bench:write:${BENCH_SECRET}`, RATE_LIMIT_EVENTS_PER_S: '1000000000' },
       kind: 'put',
       connections: opts.connections,
       space: 10_000_000,

@@ -99,7 +99,7 @@ function validateAscii(name: string): DomainNameResult {
     start = i + 1;
   }
   if (endsInNumber(name)) return { ok: false, reason: IP_REASON };
-  if (punycode && !punycodeRoundTrips(name)) {
+  if (punycode && !punycodeValid(name)) {
     return { ok: false, reason: 'domain has an xn-- label that is not valid punycode for an IDN label' };
   }
   return { ok: true, value: name as DomainName };
@@ -131,6 +131,21 @@ function endsInNumber(name: string): boolean {
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
+}
+
+// Decoding and re-encoding costs microseconds, and an IDN name recurs in an
+// event stream as often as any other: verdicts are remembered, in a bounded map.
+const punycodeVerdicts = new Map<string, boolean>();
+const MAX_PUNYCODE_VERDICTS = 10_000;
+
+function punycodeValid(name: string): boolean {
+  let valid = punycodeVerdicts.get(name);
+  if (valid === undefined) {
+    valid = punycodeRoundTrips(name);
+    if (punycodeVerdicts.size >= MAX_PUNYCODE_VERDICTS) punycodeVerdicts.clear();
+    punycodeVerdicts.set(name, valid);
+  }
+  return valid;
 }
 
 /**
