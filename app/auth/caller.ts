@@ -1,7 +1,6 @@
 // Who is calling: the API key's name when authentication is on (set by the auth
 // hook), else the client address. Rate limits are per caller; logs and metrics
 // show the key name, never the secret and never an address as a label.
-import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 
@@ -27,8 +26,3 @@ export function callerOf(request: FastifyRequest): Caller {
   const key = callerKeyOf(request.raw);
   return { key, id: key ?? `ip:${request.ip}` };
 }
-
-/** `@CallerOf() caller: Caller` in a handler. */
-export const CallerOf = createParamDecorator((_data: unknown, ctx: ExecutionContext): Caller =>
-  callerOf(ctx.switchToHttp().getRequest<FastifyRequest>()),
-);
