@@ -82,6 +82,8 @@ describe('signals', () => {
     expect(await exit).toBe(0);
     expect(out).toMatch(/pending events flushed/);
     expect(out).toMatch(/shutdown complete/);
+    // Development without keys starts open and says, once, how to set a key.
+    expect(out.match(/authentication is off: set API_KEYS=name:write:<secret>/g)).toHaveLength(1);
   });
 });
 
