@@ -133,8 +133,10 @@ function withKeysFile(config: AppConfig): ApiKey<Scope>[] | undefined {
   if (!fromFile) {
     throw new ConfigError(`invalid configuration: API_KEYS_FILE=${JSON.stringify(path)} holds no valid keys, expected ${apiKeysAccepts(SCOPES)}`);
   }
-  const all = parseApiKeys([...(config.API_KEYS ?? []), ...fromFile].map((k) => `${k.name}:${k.scope}:${k.secret}`).join(','), SCOPES);
-  if (!all) throw new ConfigError('invalid configuration: API_KEYS and API_KEYS_FILE repeat a key name or secret');
+  const all = [...(config.API_KEYS ?? []), ...fromFile];
+  if (new Set(all.map((k) => k.name)).size < all.length || new Set(all.map((k) => k.secret)).size < all.length) {
+    throw new ConfigError('invalid configuration: API_KEYS and API_KEYS_FILE repeat a key name or secret');
+  }
   return all;
 }
 
