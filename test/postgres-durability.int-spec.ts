@@ -1,44 +1,79 @@
-// Durability against a real PostgreSQL server of this file's own (so stopping
-// it disturbs no other suite): counts survive restarts of the service and of
-// the database, and when the database stops in the middle of the load, nothing
-// acknowledged is lost or counted twice, and nothing unstored is acknowledged.
+// Durability against a real database of this file's own (so stopping it
+// disturbs no other suite), plain PostgreSQL and a 3-node Citus cluster: counts
+// survive restarts of the service and of the database, and when the database
+// stops in the middle of the load, nothing acknowledged is lost or counted
+// twice, and nothing unstored is acknowledged. On Citus "the database stops" is
+// the coordinator and both workers crashing (immediate stop) at once; a flush
+// in flight then is a distributed transaction that the coordinator's recovery
+// commits or rolls back whole (with its fence row), see the postgres adapter.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
+import type { StopMode } from '../foundation/postgres/local-postgres';
+import { startTestCitus } from './support/citus';
 import { closeAgent, request } from './support/http';
-import { createTestDatabase, startTestPostgres, storedCounts, TestPostgres } from './support/postgres';
+import { createTestDatabase, startTestPostgres, storedCounts } from './support/postgres';
 
-let pg: TestPostgres;
-let databaseUrl: string;
-let server: RunningServer | undefined;
-
-function env(): Record<string, string> {
-  return {
-    STORE: 'postgres',
-    DATABASE_URL: databaseUrl,
-    DATABASE_POOL_SIZE: '4',
-    ACK_TIMEOUT_MS: '1000',
-    SHUTDOWN_TIMEOUT_MS: '10000',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'error',
-  };
+/** A database server (or cluster) this file owns, with one database in it. */
+interface OwnDatabase {
+  databaseUrl: string;
+  stop(mode: StopMode): Promise<void>;
+  restart(): Promise<void>;
+  destroy(): Promise<void>;
 }
 
-beforeAll(async () => {
-  pg = await startTestPostgres({ synchronousCommit: true });
-  databaseUrl = await createTestDatabase('durability_test', pg.url);
-});
+const ENGINES: Array<[string, () => Promise<OwnDatabase>]> = [
+  [
+    'PostgreSQL',
+    async () => {
+      const pg = await startTestPostgres({ synchronousCommit: true });
+      return { databaseUrl: await createTestDatabase('durability_test', pg.url), ...bind(pg) };
+    },
+  ],
+  [
+    'Citus',
+    async () => {
+      const citus = await startTestCitus();
+      return { databaseUrl: await citus.createDatabase('durability_citus_test'), ...bind(citus) };
+    },
+  ],
+];
 
-afterAll(async () => {
-  await server?.close();
-  closeAgent();
-  await pg?.destroy();
-});
+function bind(server: Omit<OwnDatabase, 'databaseUrl'>): Omit<OwnDatabase, 'databaseUrl'> {
+  return { stop: (m) => server.stop(m), restart: () => server.restart(), destroy: () => server.destroy() };
+}
 
+afterAll(() => closeAgent());
 
-describe('durability', () => {
-  it('keeps counts across restarts of the service and of PostgreSQL', async () => {
+describe.each(ENGINES)('durability on %s', (_engine, startDatabase) => {
+  let pg: OwnDatabase;
+  let databaseUrl: string;
+  let server: RunningServer | undefined;
+
+  function env(): Record<string, string> {
+    return {
+      STORE: 'postgres',
+      DATABASE_URL: databaseUrl,
+      DATABASE_POOL_SIZE: '4',
+      ACK_TIMEOUT_MS: '1000',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+    };
+  }
+
+  beforeAll(async () => {
+    pg = await startDatabase();
+    databaseUrl = pg.databaseUrl;
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await pg?.destroy();
+  });
+
+  it('keeps counts across restarts of the service and of the database', async () => {
     server = await startServer(env());
     for (let i = 0; i < 30; i++) {
       const res = await request(server.url, 'PUT', `/events/restart.durability-test.com/${i % 10 === 0 ? 'bounced' : 'delivered'}`);
@@ -60,7 +95,7 @@ describe('durability', () => {
     server = undefined;
   });
 
-  it('never loses or doubles an acknowledged event when PostgreSQL stops mid-load', async () => {
+  it('never loses or doubles an acknowledged event when the database stops mid-load', async () => {
     server = await startServer(env());
     const url = server.url;
     const domains = Array.from({ length: 100 }, (_, i) => `load-${i}.durability-test.com`);

@@ -38,7 +38,7 @@ FROM fence, unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered,
 ON CONFLICT (name) DO UPDATE
 SET delivered = domains.delivered + EXCLUDED.delivered,
     bounced = domains.bounced + EXCLUDED.bounced,
-    updated_at = now()`;
+    updated_at = EXCLUDED.updated_at`;
 
 /** The same upsert, answering with the new totals (for the cache). */
 const UPSERT_SQL = `${UPSERT_SQL_WITHOUT_TOTALS}
