@@ -1,6 +1,6 @@
 // Benchmark: the flush upsert's statement shapes, on plain PostgreSQL and on a
 // 3-node Citus cluster (coordinator + 2 workers, `domains` distributed by name,
-// `flush_fences` a reference table), in the same run, interleaved. Each flush
+// `flush_fences` by node), in the same run, interleaved. Each flush
 // is what the postgres store sends: a fence advance plus an upsert of N sorted
 // rows (about half new domains, half existing ones), in one transaction.
 //
@@ -17,7 +17,9 @@
 // citus.max_cached_conns_per_worker = 16, test/support/citus.ts);
 // "citus-32-shards" distributes with Citus's default of 32 shards;
 // "citus-defaults" also keeps Citus's default of one cached connection per
-// worker. Then: latency of 100-row flushes, and 4 connections flushing at once.
+// worker; "citus-fence-reference" makes flush_fences a reference table (as
+// the first design did). The txn-* shapes run on postgres and citus only.
+// Then: latency of 100-row flushes, and 4 connections flushing at once.
 //
 //   flock /tmp/catchall-bench.lock npx tsx bench/upsert-shapes.ts [--rows 10000] [--rounds 8] [--pool 200000]
 //
@@ -141,11 +143,12 @@ interface Engine {
   expected: { delivered: number; bounced: number };
 }
 
-async function openEngine(name: string, url: string, setup: string[] = [], options?: string): Promise<Engine> {
+async function openEngine(name: string, url: string, setup: string[] = [], options?: string, after: string[] = []): Promise<Engine> {
   const ds = createPostgresDataSource({ url, poolSize: 1, migrations: MIGRATIONS });
   await ds.initialize();
   for (const sql of setup) await ds.query(sql); // same connection as the migrations (pool of one)
   await migrateUp(ds);
+  for (const sql of after) await ds.query(sql);
   await ds.destroy();
   const client = new Client({ connectionString: url, options });
   await client.connect();
@@ -178,7 +181,7 @@ async function shapes(engines: Engine[], opts: Options): Promise<void> {
     for (const shape of order) {
       const batch = makeBatch(rand, opts.rows, opts.pool);
       for (const e of engines) {
-        if (shape === 'txn-values' && e.name !== 'postgres' && e.name !== 'citus') continue;
+        if (shape !== 'cte-unnest' && e.name !== 'postgres' && e.name !== 'citus') continue;
         const started = performance.now();
         const n = await SHAPES[shape](e.client, 'bench', ++e.seq, batch);
         const ms = performance.now() - started;
@@ -214,7 +217,7 @@ async function smallFlushes(engines: Engine[], opts: Options): Promise<void> {
 async function concurrent(engines: Engine[], opts: Options, clients: number, seconds: number): Promise<void> {
   console.log(`\n${clients} connections flushing ${opts.rows / 5}-row batches at once for ${seconds} s, cte-unnest\n\n| engine | rows/s | flushes/s |\n|---|---|---|`);
   for (const e of engines) {
-    if (e.name === 'citus-defaults') continue;
+    if (e.name === 'citus-defaults' || e.name === 'citus-32-shards') continue;
     const conns = await Promise.all(
       Array.from({ length: clients }, async (_, k) => {
         const c = new Client({ connectionString: e.url, options: e.options });
@@ -266,6 +269,14 @@ async function main(): Promise<void> {
     // … with Citus's default of 32 shards …
     const url32 = await citus.createDatabase('shapes_bench_32_test');
     engines.push(await openEngine('citus-32-shards', url32, ['SET citus.shard_count = 32']));
+    // … with flush_fences a reference table instead of distributed by node …
+    const urlRef = await citus.createDatabase('shapes_bench_ref_test');
+    engines.push(
+      await openEngine('citus-fence-reference', urlRef, [], undefined, [
+        "SELECT undistribute_table('flush_fences')",
+        "SELECT create_reference_table('flush_fences')",
+      ]),
+    );
     // … and with Citus's defaults: 32 shards and one cached connection per worker.
     const urlDefaults = await citus.createDatabase('shapes_bench_defaults_test');
     engines.push(

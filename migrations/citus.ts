@@ -16,18 +16,34 @@ export async function isCitus(q: QueryRunner): Promise<boolean> {
 }
 
 /**
- * Shards `table` by `column` (hash distribution) on Citus. Tables distributed
- * by the same column type share shard placement (co-location), so joins and
- * multi-table writes on that column stay on one node.
+ * Shards `table` by `column` (hash distribution) on Citus. By default Citus
+ * co-locates it with tables of the same column type and collation (their
+ * shards of a value on one node, for joins and writes on that column); pass
+ * colocateWith: 'none' for a table that is never joined with the others, or
+ * the name of the table to co-locate with.
  */
-export async function distributeIfCitus(q: QueryRunner, table: string, column: string): Promise<boolean> {
+export async function distributeIfCitus(
+  q: QueryRunner,
+  table: string,
+  column: string,
+  options: { colocateWith?: string } = {},
+): Promise<boolean> {
   if (!(await isCitus(q))) return false;
   if ((await layoutOf(q, table)) === 'h') return false;
-  await q.query('SELECT create_distributed_table($1::regclass, $2)', [table, column]);
+  await q.query('SELECT create_distributed_table($1::regclass, $2, colocate_with => $3)', [
+    table,
+    column,
+    options.colocateWith ?? 'default',
+  ]);
   return true;
 }
 
-/** Makes `table` a reference table on Citus: small, read or written with any distributed table in one transaction. */
+/**
+ * Makes `table` a reference table on Citus: a full copy on every node, for a
+ * small table that is mostly read (joined with any distributed table locally).
+ * Citus serialises writes to a reference table, so a table that every request
+ * or flush writes is better distributed by the column its writes name.
+ */
 export async function referenceIfCitus(q: QueryRunner, table: string): Promise<boolean> {
   if (!(await isCitus(q))) return false;
   if ((await layoutOf(q, table)) === 'n') return false;

@@ -30,7 +30,11 @@ describe.each(ENGINES)('on %s', (engine, createDatabase) => {
   let admin: DataSource;
 
   async function openStore(): Promise<PostgresCounterStore> {
-    const ds = dataSource(8, dbUrl);
+    // As many connections as the contract's most concurrent test has calls (24):
+    // in the service, apply's concurrency is FLUSH_CONCURRENCY, at most the pool
+    // size, so no flush waits for a connection; here none should either (on
+    // Citus a flush takes longer, and a wait past connectTimeoutMs would fail it).
+    const ds = dataSource(24, dbUrl);
     await ds.initialize();
     return PostgresCounterStore.open(ds);
   }
@@ -220,7 +224,7 @@ describe('migrations on citus', () => {
       )
     ).map((r) => `${r.t}:${r.method}:${r.col ?? ''}`);
 
-  it('distribute domains by name and make flush_fences a reference table, concurrently from two nodes, and revert', async () => {
+  it('distribute domains by name and flush_fences by node, concurrently from two nodes, and revert', async () => {
     const other = dataSource(1, migUrl);
     await other.initialize();
     try {
@@ -229,7 +233,7 @@ describe('migrations on citus', () => {
     } finally {
       await other.destroy();
     }
-    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:n:']);
+    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node']);
     const shards = await ds.query<{ n: string }[]>("SELECT count(*) AS n FROM pg_dist_shard WHERE logicalrelid = 'domains'::regclass");
     expect(Number(shards[0].n)).toBeGreaterThan(1);
 
@@ -238,7 +242,14 @@ describe('migrations on citus', () => {
     try {
       expect(await isCitus(runner)).toBe(true);
       expect(await distributeIfCitus(runner, 'domains', 'name')).toBe(false);
-      expect(await referenceIfCitus(runner, 'flush_fences')).toBe(false);
+      expect(await distributeIfCitus(runner, 'flush_fences', 'node')).toBe(false);
+      // A reference table, for a small read-mostly table of a later migration.
+      await runner.query('CREATE TABLE reference_probe (k int PRIMARY KEY)');
+      expect(await referenceIfCitus(runner, 'reference_probe')).toBe(true);
+      expect(await referenceIfCitus(runner, 'reference_probe')).toBe(false);
+      const probe = await runner.query("SELECT partmethod FROM pg_dist_partition WHERE logicalrelid = 'reference_probe'::regclass");
+      expect(probe).toEqual([{ partmethod: 'n' }]);
+      await runner.query('DROP TABLE reference_probe');
     } finally {
       await runner.release();
     }
@@ -246,10 +257,10 @@ describe('migrations on citus', () => {
     expect(await migrateDown(ds)).toBe('DistributeOnCitus1795470000002');
     expect(await layout()).toEqual([]);
     expect(await migrateUp(ds)).toEqual(['DistributeOnCitus1795470000002']);
-    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:n:']);
+    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node']);
     for (let i = 0; i < 3; i++) expect(await migrateDown(ds)).toBeDefined();
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
-    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:n:']);
+    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node']);
   });
 
   it('leave a plain PostgreSQL database alone', async () => {

@@ -90,6 +90,11 @@ export async function startTestCitus(): Promise<TestCitus> {
         // two-core cluster was 2x faster than 16 (docs/benchmarks.md) and still
         // makes each flush a multi-shard, multi-node transaction.
         'citus.shard_count': SHARD_COUNT,
+        // A worker that crashed between PREPARE and COMMIT PREPARED keeps the
+        // prepared transaction (and its row locks, the fence row's included)
+        // until the coordinator's recovery finishes it: every minute by
+        // default; every 2 s here, so a durability test sees recovery promptly.
+        'citus.recover_2pc_interval': '2s',
         // Node-to-node connections on loopback: no TLS (as root, the server's
         // inherited HOME would point libpq at a client certificate it cannot read).
         'citus.node_conninfo': 'sslmode=disable',
