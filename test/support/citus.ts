@@ -10,14 +10,16 @@
 // metadata is per database). The service and the tests only ever connect to the
 // coordinator's URL.
 //
-// global-setup starts one shared cluster and exports its coordinator URL as
-// TEST_CITUS_URL (the worker URLs as TEST_CITUS_WORKER_URLS); test files make
-// their own database with createCitusTestDatabase(). A test that stops nodes
+// global-setup starts one shared cluster, when the run selects a test file that
+// uses it, and exports its coordinator URL as TEST_CITUS_URL (the worker URLs
+// as TEST_CITUS_WORKER_URLS); test files make their own database with
+// createCitusTestDatabase(). A test that stops nodes
 // (durability) starts a cluster of its own with startTestCitus().
 //
-// Citus is not optional here: when the extension is missing the cluster fails
-// to start with a message that says how to install it (CI does, in .ci/run).
-import { existsSync } from 'node:fs';
+// Citus is not optional here: when the extension is missing, every test that
+// needs the cluster fails with a message that says how to install it (CI does,
+// in .ci/run).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -27,6 +29,7 @@ import { assertTestDatabaseName, postgresBinDir, TEST_DATA_DIR } from './postgre
 
 const URL_ENV = 'TEST_CITUS_URL';
 const WORKERS_ENV = 'TEST_CITUS_WORKER_URLS';
+const ERROR_ENV = 'TEST_CITUS_ERROR';
 const SHARED_KEY = '__catchallTestCitus';
 const WORKERS = 2;
 /** Connections a coordinator backend keeps open to each worker between statements (see the settings below). */
@@ -136,13 +139,35 @@ export async function startTestCitus(): Promise<TestCitus> {
   return cluster;
 }
 
-/** global-setup: the cluster every Citus test file shares, as TEST_CITUS_URL. */
+/**
+ * global-setup: the cluster every Citus test file shares, as TEST_CITUS_URL.
+ * When it cannot start (Citus missing), the reason goes to TEST_CITUS_ERROR and
+ * every test that asks for a Citus database fails with it; the others run.
+ */
 export async function startSharedCitus(): Promise<void> {
   if (process.env[URL_ENV]) return;
-  const cluster = await startTestCitus();
-  (globalThis as Record<string, unknown>)[SHARED_KEY] = cluster;
-  process.env[URL_ENV] = cluster.url;
-  process.env[WORKERS_ENV] = cluster.workerUrls.join(',');
+  try {
+    const cluster = await startTestCitus();
+    (globalThis as Record<string, unknown>)[SHARED_KEY] = cluster;
+    process.env[URL_ENV] = cluster.url;
+    process.env[WORKERS_ENV] = cluster.workerUrls.join(',');
+  } catch (err) {
+    process.env[ERROR_ENV] = `the test Citus cluster did not start: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/**
+ * Whether any test file this jest run selects uses the Citus cluster (imports
+ * this module), so a run of other files does not pay for starting it.
+ * @param testPathPattern jest's globalConfig.testPathPattern ('' for every file)
+ */
+export function runNeedsCitus(testPathPattern: string, testDir = join(__dirname, '..')): boolean {
+  const pattern = testPathPattern ? new RegExp(testPathPattern, 'i') : undefined;
+  return readdirSync(testDir)
+    .filter((f) => f.endsWith('.int-spec.ts'))
+    .map((f) => join(testDir, f))
+    .filter((path) => !pattern || pattern.test(path))
+    .some((path) => readFileSync(path, 'utf8').includes('support/citus'));
 }
 
 /** global-teardown. */
@@ -161,6 +186,7 @@ export async function stopSharedCitus(): Promise<void> {
 export async function createCitusTestDatabase(name: string): Promise<string> {
   const coordinatorUrl = process.env[URL_ENV];
   const workerUrls = process.env[WORKERS_ENV]?.split(',').filter(Boolean) ?? [];
+  if (process.env[ERROR_ENV]) throw new Error(process.env[ERROR_ENV]);
   if (!coordinatorUrl || workerUrls.length === 0) {
     throw new Error(`${URL_ENV} is not set: run the integration tests through jest (global-setup starts the Citus cluster)`);
   }
