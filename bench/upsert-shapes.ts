@@ -25,10 +25,12 @@
 //
 // Servers are the tests' throwaway ones (test/support), fsync off: this
 // measures statement execution, not the disk.
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { startTestCitus, TestCitus } from '../test/support/citus';
-import { startTestPostgres, TestPostgres } from '../test/support/postgres';
+import { startTestPostgres, TEST_DATA_DIR, TestPostgres } from '../test/support/postgres';
 import { MIGRATIONS } from '../migrations';
 import { createPostgresDataSource } from '../business/adapters/postgres/data-source';
 import { migrateUp } from '../business/adapters/postgres/migrate';
@@ -171,10 +173,50 @@ function summary(values: number[], fmt: (v: number) => string): string {
 const perSecond = (v: number) => `${(v / 1000).toFixed(1)}k`;
 const millis = (v: number) => `${v.toFixed(1)} ms`;
 
+/**
+ * CPU time (ms) used so far by each PostgreSQL server this process started:
+ * its postmaster, its live backends and the backends that exited (their time
+ * is added to the postmaster's cutime/cstime when it reaps them). Keyed by
+ * role: postgres, coordinator, worker0, worker1. Linux /proc; 100 ticks a second.
+ */
+function serverCpuMs(): Map<string, number> {
+  const servers = new Map<number, string>();
+  for (const dir of readdirSync(TEST_DATA_DIR)) {
+    const m = new RegExp(`^pg-${process.pid}-\\d+(?:-citus-(\\w+))?$`).exec(dir);
+    if (!m) continue;
+    try {
+      const pid = Number(readFileSync(join(TEST_DATA_DIR, dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      servers.set(pid, m[1] ?? 'postgres');
+    } catch {
+      // not running
+    }
+  }
+  const out = new Map<string, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    const role = servers.get(pid) ?? servers.get(Number(f[1]));
+    if (!role) continue;
+    let ticks = Number(f[11]) + Number(f[12]);
+    if (servers.has(pid)) ticks += Number(f[13]) + Number(f[14]);
+    out.set(role, (out.get(role) ?? 0) + ticks * 10);
+  }
+  return out;
+}
+
 /** Phase 1: one flush of opts.rows rows at a time, each shape in turn (order rotated every round). */
 async function shapes(engines: Engine[], opts: Options): Promise<void> {
   const rand = prng(7);
   const results = new Map<string, number[]>();
+  // CPU of each server role per engine, for the store's shape (cte-unnest).
+  const cpu = new Map<string, { rows: number; ms: Map<string, number> }>();
   for (let round = 0; round <= opts.rounds; round++) {
     const names = Object.keys(SHAPES);
     const order = names.map((_, i) => names[(i + round) % names.length]);
@@ -182,11 +224,18 @@ async function shapes(engines: Engine[], opts: Options): Promise<void> {
       const batch = makeBatch(rand, opts.rows, opts.pool);
       for (const e of engines) {
         if (shape !== 'cte-unnest' && e.name !== 'postgres' && e.name !== 'citus') continue;
+        const cpuBefore = serverCpuMs();
         const started = performance.now();
         const n = await SHAPES[shape](e.client, 'bench', ++e.seq, batch);
         const ms = performance.now() - started;
         if (n !== batch.names.length) throw new Error(`${shape} on ${e.name} wrote ${n} rows of ${batch.names.length}`);
         record(e, batch);
+        if (round > 0 && shape === 'cte-unnest') {
+          const used = cpu.get(e.name) ?? { rows: 0, ms: new Map<string, number>() };
+          for (const [role, after] of serverCpuMs()) used.ms.set(role, (used.ms.get(role) ?? 0) + after - (cpuBefore.get(role) ?? 0));
+          used.rows += n;
+          cpu.set(e.name, used);
+        }
         // Round 0 warms up (and inserts most new rows); it is not counted.
         if (round > 0) results.set(`${e.name}|${shape}`, [...(results.get(`${e.name}|${shape}`) ?? []), (n / ms) * 1000]);
       }
@@ -194,6 +243,17 @@ async function shapes(engines: Engine[], opts: Options): Promise<void> {
   }
   console.log(`\n${opts.rows}-row flushes, one at a time (rows/s)\n\n| engine | shape | median | range |\n|---|---|---|---|`);
   for (const [key, rates] of results) console.log(`| ${key.split('|').join(' | ')} | ${summary(rates, perSecond)} |`);
+  console.log(
+    `\nServer CPU per 1,000 rows, cte-unnest ${opts.rows}-row flushes (ms; the servers of the other engine idle meanwhile)\n\n` +
+      '| engine | postgres / coordinator | worker0 | worker1 | total |\n|---|---|---|---|---|',
+  );
+  for (const [name, used] of cpu) {
+    const per = (role: string) => ((used.ms.get(role) ?? 0) / used.rows) * 1000;
+    const main = name === 'postgres' ? per('postgres') : per('coordinator');
+    const workers = name === 'postgres' ? [0, 0] : [per('worker0'), per('worker1')];
+    const cell = (v: number) => v.toFixed(1);
+    console.log(`| ${name} | ${cell(main)} | ${cell(workers[0])} | ${cell(workers[1])} | ${cell(main + workers[0] + workers[1])} |`);
+  }
 }
 
 /** Phase 2: latency of small flushes (100 rows: what durable single PUTs produce), the store's shape. */
