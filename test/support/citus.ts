@@ -33,9 +33,9 @@ const ERROR_ENV = 'TEST_CITUS_ERROR';
 const SHARED_KEY = '__catchallTestCitus';
 const WORKERS = 2;
 /** Connections a coordinator backend keeps open to each worker between statements (see the settings below). */
-export const CACHED_CONNS_PER_WORKER = 16;
+const CACHED_CONNS_PER_WORKER = 16;
 /** Shards per distributed table on the test cluster. */
-export const SHARD_COUNT = 8;
+const SHARD_COUNT = 8;
 
 export interface TestCitus {
   /** URL of the coordinator's maintenance database (postgres). */
@@ -159,14 +159,14 @@ export async function startSharedCitus(): Promise<void> {
 /**
  * Whether any test file this jest run selects uses the Citus cluster (imports
  * this module), so a run of other files does not pay for starting it.
- * @param testPathPattern jest's globalConfig.testPathPattern ('' for every file)
+ * @param testPathPatterns jest's path patterns (none: every file)
  */
-export function runNeedsCitus(testPathPattern: string, testDir = join(__dirname, '..')): boolean {
-  const pattern = testPathPattern ? new RegExp(testPathPattern, 'i') : undefined;
+export function runNeedsCitus(testPathPatterns: readonly string[], testDir = join(__dirname, '..')): boolean {
+  const patterns = testPathPatterns.map((p) => new RegExp(p, 'i'));
   return readdirSync(testDir)
     .filter((f) => f.endsWith('.int-spec.ts'))
     .map((f) => join(testDir, f))
-    .filter((path) => !pattern || pattern.test(path))
+    .filter((path) => patterns.length === 0 || patterns.some((p) => p.test(path)))
     .some((path) => readFileSync(path, 'utf8').includes('support/citus'));
 }
 

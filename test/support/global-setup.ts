@@ -7,6 +7,6 @@ import { runNeedsCitus, startSharedCitus } from './citus';
 import { startSharedPostgres } from './postgres';
 
 export default async function globalSetup(globalConfig: Config.GlobalConfig): Promise<void> {
-  const citus = runNeedsCitus(globalConfig.testPathPattern) ? startSharedCitus() : undefined;
+  const citus = runNeedsCitus(globalConfig.testPathPatterns.patterns) ? startSharedCitus() : undefined;
   await Promise.all([startSharedPostgres(), citus]);
 }
