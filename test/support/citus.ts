@@ -84,14 +84,14 @@ export async function startTestCitus(): Promise<TestCitus> {
         'citus.max_adaptive_executor_pool_size': 4,
         // A flush writes to every shard; Citus's INSERT … SELECT sends rows to
         // each shard over a connection of its own. With the default (1 cached
-        // connection per worker) every flush opens ~16 new backends per worker,
-        // which made a 10,000-row flush 5-15x slower here (docs/benchmarks.md,
-        // "Citus write path"). Production clusters need the same setting.
+        // connection per worker) every flush opens new backends on the workers,
+        // which made 10,000-row flushes 6x slower here, at 8.5x the CPU
+        // (docs/benchmarks.md, "Citus write path"). Production clusters need it too.
         'citus.max_cached_conns_per_worker': CACHED_CONNS_PER_WORKER,
         // Shards of a table distributed here (the default is 32). Every flush
         // writes to every shard; 4 shards per worker on this two-worker,
-        // two-core cluster was 2x faster than 16 (docs/benchmarks.md) and still
-        // makes each flush a multi-shard, multi-node transaction.
+        // two-core cluster was 1.6-2x faster than 16 (docs/benchmarks.md) and
+        // still makes each flush a multi-shard, multi-node transaction.
         'citus.shard_count': SHARD_COUNT,
         // A worker that crashed between PREPARE and COMMIT PREPARED keeps the
         // prepared transaction (and its row locks, the fence row's included)
