@@ -85,7 +85,7 @@ export async function startTestCitus(): Promise<TestCitus> {
         // A flush writes to every shard; Citus's INSERT … SELECT sends rows to
         // each shard over a connection of its own. With the default (1 cached
         // connection per worker) every flush opens new backends on the workers,
-        // which made 10,000-row flushes 6x slower here, at 8.5x the CPU
+        // which made 10,000-row flushes 6x slower here, at 5-6x the CPU
         // (docs/benchmarks.md, "Citus write path"). Production clusters need it too.
         'citus.max_cached_conns_per_worker': CACHED_CONNS_PER_WORKER,
         // Shards of a table distributed here (the default is 32). Every flush
