@@ -1,5 +1,5 @@
 // The composition root: builds every adapter and service from the validated
-// configuration and wires them into Nest.
+// configuration and the telemetry main built, and wires them into Nest.
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CounterStore, StatusCache } from '../business/ports';
@@ -13,8 +13,11 @@ import { DomainsController } from './handlers/domains.http.controller';
 import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
 import { MetricsController } from './handlers/metrics.http.controller';
+import { ingestObserver } from './flush-observer';
 import { ServiceMetrics } from './metrics/service-metrics';
 import { createCounterStore } from './stores';
+import { NoRequestLinks, RequestLinks } from './tracing/flush-spans';
+import { Telemetry } from './tracing/setup';
 import { createFlushSpans, traceLogOptions, tracingModules } from './tracing/wiring';
 
 /** Stops ingest (flushing what is left) and then closes the store, in that order. */
@@ -39,18 +42,20 @@ class Lifecycle implements OnApplicationShutdown {
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, telemetry: Telemetry): DynamicModule {
     assertDatabaseAvailable(config);
+    const spans = createFlushSpans(telemetry);
     return {
       module: AppModule,
       imports: [
-        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...traceLogOptions(config) }),
+        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...traceLogOptions(telemetry) }),
         TerminusModule.forRoot({ logger: false }),
-        ...tracingModules(config),
+        ...tracingModules(config, telemetry),
       ],
       controllers: [EventsController, DomainsController, HealthController, MetricsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        { provide: RequestLinks, useValue: spans ?? new NoRequestLinks() },
         { provide: Metrics, useFactory: () => new Metrics() },
         { provide: ServiceMetrics, useFactory: (m: Metrics) => new ServiceMetrics(m), inject: [Metrics] },
         {
@@ -66,10 +71,8 @@ export class AppModule {
         {
           provide: IngestService,
           useFactory: (store: CounterStore, metrics: ServiceMetrics) => {
-            const logger = new Logger('Ingest');
-            const spans = createFlushSpans();
             const ingest = new IngestService(
-              spans ? spans.wrap(store) : store,
+              store,
               {
                 ackMode: config.ACK_MODE,
                 ackTimeoutMs: config.ACK_TIMEOUT_MS,
@@ -79,29 +82,7 @@ export class AppModule {
                 maxPendingEvents: config.MAX_PENDING_EVENTS,
                 shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
               },
-              {
-                eventsAccepted: (type, n) => metrics.eventsAccepted(type, n),
-                eventsRejected: (reason, n) => metrics.eventsRejected(reason, n),
-                flushStarted: spans && ((s) => spans.started(s)),
-                flushSucceeded: (r, token) => {
-                  metrics.flushSucceeded(r);
-                  spans?.succeeded(r, token);
-                },
-                flushFailed: (r, err, retryInMs, token) => {
-                  metrics.flushFailed(r);
-                  spans?.failed(r, err, retryInMs, token);
-                  logger.warn(
-                    {
-                      domains: r.domains,
-                      events: r.events,
-                      retryInMs,
-                      err: err instanceof Error ? err.message : err,
-                      ...spans?.logFields(token),
-                    },
-                    'flush failed; deltas kept for retry',
-                  );
-                },
-              },
+              ingestObserver(metrics, new Logger('Ingest'), spans),
             );
             metrics.watch(ingest);
             return ingest;

@@ -1,5 +1,6 @@
 // Entry point: validate configuration (one clear line and exit 1 when wrong),
-// start tracing, then the server, and shut down gracefully on SIGTERM/SIGINT.
+// build the telemetry once, then the server with it, and shut down gracefully
+// on SIGTERM/SIGINT.
 // The server module is loaded only once tracing runs: OpenTelemetry patches pg
 // and ioredis when they are first required, so nothing imported above may load them.
 import 'reflect-metadata';
@@ -8,31 +9,35 @@ import { ConfigError } from '../foundation/config/env';
 import { onShutdownSignal } from '../foundation/shutdown/shutdown';
 import { AppConfig, loadAppConfig } from './config';
 import type { RunningServer } from './server';
-import { setupTracing, stopTracing } from './tracing/setup';
+import { startTelemetry, Telemetry } from './tracing/setup';
 
 /** How long an exit waits for queued spans to be exported (a dead collector must not hold it up). */
 const TRACING_SHUTDOWN_MS = 2_000;
 
-/** Starts a server from environment-style settings (used by main and by the tests). */
-export async function startServer(env: Record<string, string | undefined>): Promise<RunningServer> {
-  return start(loadAppConfig(env));
+/**
+ * Starts a server from environment-style settings (used by main and by the
+ * tests), with the telemetry given or else its own.
+ */
+export async function startServer(env: Record<string, string | undefined>, telemetry?: Telemetry): Promise<RunningServer> {
+  const config = loadAppConfig(env);
+  return start(config, telemetry ?? startTelemetry(config));
 }
 
-async function start(config: AppConfig): Promise<RunningServer> {
-  setupTracing(config);
+async function start(config: AppConfig, telemetry: Telemetry): Promise<RunningServer> {
   const { createApp, listen } = await import('./server');
-  return listen(await createApp(config), config);
+  return listen(await createApp(config, telemetry), config);
 }
 
 async function main(): Promise<void> {
   let server: RunningServer;
   try {
     const config = loadAppConfig(process.env);
-    server = await start(config);
+    const telemetry = startTelemetry(config);
+    server = await start(config, telemetry);
     onShutdownSignal({
       close: async () => {
         await server.close();
-        await stopTracing(TRACING_SHUTDOWN_MS);
+        await telemetry.tracing?.shutdown(TRACING_SHUTDOWN_MS);
       },
       timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000,
       log: (msg, extra) => new Logger('Shutdown').log(extra ? { ...extra, msg } : msg),

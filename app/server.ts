@@ -12,20 +12,21 @@ import { AppModule } from './app.module';
 import { AppConfig, describeConfig } from './config';
 import { mapBusinessError } from './errors';
 import { describeTracing } from './tracing/settings';
+import { Telemetry } from './tracing/setup';
 import { traceServer } from './tracing/wiring';
 
 // Long enough for a 253-character name percent-encoded as IDN; validation
 // then answers 400 with a reason instead of the router's 404.
 const MAX_PARAM_LENGTH = 2048;
 
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, telemetry: Telemetry): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     genReqId: (req: IncomingMessage) => requestIdFrom(req),
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, telemetry), adapter, {
     bufferLogs: true,
   });
   const logger = app.get(Logger);
@@ -34,7 +35,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useGlobalFilters(errors);
 
   const fastify = app.getHttpAdapter().getInstance();
-  traceServer(fastify);
+  traceServer(fastify, telemetry);
   fastify.addHook('onRequest', (request, reply, done) => {
     (request.raw as IncomingMessage & { id?: string }).id = String(request.id);
     void reply.header(REQUEST_ID_HEADER, request.id);
@@ -47,7 +48,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   );
   app.get(Metrics).instrumentFastify(fastify);
 
-  logger.log({ config: describeConfig(config), tracing: describeTracing(config) }, 'configuration');
+  logger.log({ config: describeConfig(config), tracing: describeTracing(telemetry.settings) }, 'configuration');
   return app;
 }
 

@@ -5,13 +5,17 @@
 // STORE=memory); the load generator (autocannon) runs here, on the same box.
 //
 //   npx tsx bench/tracing-bench.ts [--duration 10] [--rounds 3] [--warmup 2] [--connections 100] [--no-build]
+//     [--variants off,prod,full,fastify-otel,dev]
 //
 // Variants: "off"; "production defaults" (NODE_ENV=production: 1% sampled,
 // TRACES_DETAIL=basic, OTLP export to the default http://localhost:4318, where
 // nothing listens here); the same with TRACES_DETAIL=full (database and cache
 // spans: the active context follows awaits); "development defaults" (NODE_ENV
 // unset: every trace sampled into the trace page buffer, at most 100 new
-// traces a second, no export). Besides throughput it reports the
+// traces a second, no export); and, asked for by name (it needs
+// `npm install --no-save @fastify/otel`), "fastify-otel": the maintained
+// @fastify/otel instrumentation instead of the hand-written hooks, on the
+// AsyncLocalStorage context manager (bench/fastify-otel-entry.js). Besides throughput it reports the
 // server's user-mode CPU time per request (from /proc), which other load on
 // the box disturbs much less than throughput. Prints a Markdown section for
 // docs/benchmarks.md.
@@ -23,15 +27,26 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 
 interface Variant {
+  key: string;
   name: string;
   env: Record<string, string>;
+  /** The script the server runs (default: the service's own main). */
+  entry?: string;
 }
 
-const VARIANTS: Variant[] = [
-  { name: 'tracing off', env: { OTEL_SDK_DISABLED: 'true', NODE_ENV: 'production' } },
-  { name: 'production defaults', env: { NODE_ENV: 'production' } },
-  { name: 'production, TRACES_DETAIL=full', env: { NODE_ENV: 'production', TRACES_DETAIL: 'full' } },
-  { name: 'development defaults', env: {} },
+const ALL_VARIANTS: Variant[] = [
+  { key: 'off', name: 'tracing off', env: { OTEL_SDK_DISABLED: 'true', NODE_ENV: 'production' } },
+  { key: 'prod', name: 'production defaults', env: { NODE_ENV: 'production' } },
+  { key: 'full', name: 'production, TRACES_DETAIL=full', env: { NODE_ENV: 'production', TRACES_DETAIL: 'full' } },
+  {
+    // The maintained instrumentation on the standard AsyncLocalStorage context
+    // manager (which TRACES_DETAIL=full selects), otherwise production defaults.
+    key: 'fastify-otel',
+    name: '@fastify/otel + AsyncLocalStorage, production',
+    env: { NODE_ENV: 'production', TRACES_DETAIL: 'full' },
+    entry: 'bench/fastify-otel-entry.js',
+  },
+  { key: 'dev', name: 'development defaults', env: {} },
 ];
 
 interface Workload {
@@ -56,9 +71,12 @@ const DURATION_S = arg('duration', 10);
 const ROUNDS = arg('rounds', 3);
 const CONNECTIONS = arg('connections', 100);
 const WARMUP_S = arg('warmup', 2);
+const only = args.indexOf('--variants');
+const VARIANTS =
+  only === -1 ? ALL_VARIANTS.filter((v) => v.key !== 'fastify-otel') : ALL_VARIANTS.filter((v) => args[only + 1].split(',').includes(v.key));
 
 async function startServer(v: Variant): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['dist/app/main.js'], {
+  const child = spawn(process.execPath, [v.entry ?? 'dist/app/main.js'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,

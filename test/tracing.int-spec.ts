@@ -9,7 +9,7 @@ import { loadAppConfig } from '../app/config';
 import { startServer } from '../app/main';
 import type { RunningServer } from '../app/server';
 import { FLUSH_SPAN_NAME } from '../app/tracing/flush-spans';
-import { setupTracing } from '../app/tracing/setup';
+import { startTelemetry } from '../app/tracing/setup';
 import type { Tracing } from '../foundation/tracing/tracing';
 
 const env = {
@@ -27,8 +27,9 @@ let tracing: Tracing;
 let server: RunningServer;
 
 beforeAll(async () => {
-  tracing = setupTracing(loadAppConfig(env), { exporter })!;
-  server = await startServer(env);
+  const telemetry = startTelemetry(loadAppConfig(env), { exporter });
+  tracing = telemetry.tracing!;
+  server = await startServer(env, telemetry);
 });
 
 afterAll(async () => {

@@ -14,9 +14,11 @@ import {
   Post,
   Put,
 } from '@nestjs/common';
+import type { SpanContext } from '@opentelemetry/api';
 import { isEventType, parseDomainName } from '../../business/models';
 import { IngestService } from '../../business/services';
 import { APP_CONFIG, AppConfig } from '../config';
+import { RequestLinks } from '../tracing/flush-spans';
 import { TraceLink } from '../tracing/trace-link.decorator';
 import { describe, parseJsonBatch, parseNdjsonBatch } from './event-batch';
 
@@ -25,6 +27,7 @@ export class EventsController {
   constructor(
     private readonly ingest: IngestService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly links: RequestLinks,
   ) {}
 
   @Put(':domain/:type')
@@ -32,15 +35,16 @@ export class EventsController {
   async recordOne(
     @Param('domain') domain: string,
     @Param('type') type: string,
-    @TraceLink() trace: unknown,
+    @TraceLink() trace: SpanContext | undefined,
   ): Promise<void> {
     if (!isEventType(type)) {
       throw new BadRequestException(`invalid event type ${describe(type)}: expected "delivered" or "bounced"`);
     }
     const name = parseDomainName(domain);
     if (!name.ok) throw new BadRequestException(`invalid domain ${describe(domain)}: ${name.reason}`);
-    // The sampled request's span travels with the event, so its flush can link back to it.
-    const stored = this.ingest.record(name.value, type, trace);
+    const stored = this.ingest.record(name.value, type);
+    // In the same turn as record(), so the flush that takes the event links back to this request.
+    this.links.add(trace);
     if (stored) await stored;
   }
 
@@ -49,7 +53,7 @@ export class EventsController {
   async recordBatch(
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
-    @TraceLink() trace: unknown,
+    @TraceLink() trace: SpanContext | undefined,
   ): Promise<{ accepted: number }> {
     const max = this.config.MAX_BATCH_EVENTS;
     const ndjson = isNdjson(contentType);
@@ -63,7 +67,8 @@ export class EventsController {
       if (result.tooMany) throw new PayloadTooLargeException(result.message);
       throw new BadRequestException({ message: result.message, invalid: result.invalid, errors: result.errors });
     }
-    const stored = this.ingest.recordMany(result.events, trace);
+    const stored = this.ingest.recordMany(result.events);
+    this.links.add(trace);
     if (stored) await stored;
     return { accepted: result.events.length };
   }

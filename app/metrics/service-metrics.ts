@@ -2,10 +2,10 @@
 // and sampled from its stats at scrape time.
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { Metrics } from '../../foundation/metrics/metrics';
-import { FlushReport, IngestObserver } from '../../business/ports';
+import { FlushResult } from '../../business/ports';
 import { IngestService } from '../../business/services';
 
-export class ServiceMetrics implements IngestObserver {
+export class ServiceMetrics {
   private readonly received: Counter<'type'>;
   private readonly rejected: Counter<'reason'>;
   private readonly flushes: Counter<'result'>;
@@ -100,15 +100,13 @@ export class ServiceMetrics implements IngestObserver {
     this.rejected.inc({ reason }, n);
   }
 
-  flushSucceeded(r: FlushReport): void {
-    this.flushes.inc({ result: 'ok' });
-    this.flushDuration.observe({ result: 'ok' }, r.durationMs / 1000);
+  flushed(result: FlushResult): void {
+    const r = result.report;
+    const label = { result: result.ok ? 'ok' : 'error' };
+    this.flushes.inc(label);
+    this.flushDuration.observe(label, r.durationMs / 1000);
+    if (!result.ok) return;
     this.flushDomains.observe(r.domains);
     this.flushEvents.inc(r.events);
-  }
-
-  flushFailed(r: FlushReport): void {
-    this.flushes.inc({ result: 'error' });
-    this.flushDuration.observe({ result: 'error' }, r.durationMs / 1000);
   }
 }

@@ -25,12 +25,12 @@ import type { OtlpProtocol, TraceExporterName } from '../../foundation/tracing/t
 import { otlpTracesUrl } from '../../foundation/tracing/otel-env';
 import { AppConfig } from '../config';
 
-export const PRODUCTION_SAMPLER_RATIO = 0.01;
-export const DEVELOPMENT_SAMPLER_RATIO = 1;
+const PRODUCTION_SAMPLER_RATIO = 0.01;
+const DEVELOPMENT_SAMPLER_RATIO = 1;
 /** Development traces every request made by hand, but not every request of a load test. */
-export const DEVELOPMENT_MAX_PER_SECOND = 100;
+const DEVELOPMENT_MAX_PER_SECOND = 100;
 
-export type TraceDetail = 'basic' | 'full';
+type TraceDetail = 'basic' | 'full';
 
 export interface TracingSettings {
   enabled: boolean;
@@ -61,8 +61,7 @@ export function tracingSettings(config: AppConfig): TracingSettings {
 }
 
 /** The settings in effect, for the configuration log line. */
-export function describeTracing(config: AppConfig): Record<string, unknown> {
-  const s = tracingSettings(config);
+export function describeTracing(s: TracingSettings): Record<string, unknown> {
   if (!s.enabled) return { enabled: false };
   return {
     sampler: s.sampler,

@@ -1,43 +1,52 @@
-// Starts this service's tracing once per process from the validated
-// configuration. main.ts calls it before it loads the server module, so the pg
-// and ioredis instrumentations are in place before those libraries load. The
-// first call wins: later servers in the same process (tests) share it.
+// The service's telemetry, built once from the validated configuration: the
+// tracing settings in effect and, unless OTEL_SDK_DISABLED=true, the running
+// OpenTelemetry SDK. main.ts builds it before it loads the server module (so
+// the pg and ioredis instrumentations are in place before those libraries
+// load) and passes it to the composition root; nothing else starts or looks
+// up tracing. One process runs one SDK: OpenTelemetry's API is process-global.
 import { Logger } from '@nestjs/common';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseKeyValueList } from '../../foundation/tracing/otel-env';
-import { startTracing, Tracing } from '../../foundation/tracing/tracing';
+import { startTracing, Tracing, TracingOptions } from '../../foundation/tracing/tracing';
 import { AppConfig } from '../config';
-import { tracingSettings } from './settings';
+import { TracingSettings, tracingSettings } from './settings';
 
-export const SERVICE_NAME = 'catchall';
+const SERVICE_NAME = 'catchall';
 
 export interface TracingOverrides {
   /** Replaces the configured exporter (tests use an in-memory one). */
   exporter?: SpanExporter;
+  /** Where tracing's own messages go (default: the Nest logger, context "Tracing"). */
+  log?: TracingOptions['log'];
 }
 
-let current: { tracing: Tracing | undefined } | undefined;
+export interface Telemetry {
+  readonly settings: TracingSettings;
+  /** service.name and service.version, as the resource says them. */
+  readonly serviceName: string;
+  readonly serviceVersion: string;
+  /** The running SDK; undefined when tracing is off. */
+  readonly tracing: Tracing | undefined;
+}
 
-/** Starts tracing unless it already runs (or OTEL_SDK_DISABLED=true); returns it. */
-export function setupTracing(config: AppConfig, overrides: TracingOverrides = {}): Tracing | undefined {
-  if (current) return current.tracing;
+/** Starts tracing as the configuration says (or not, with OTEL_SDK_DISABLED=true). */
+export function startTelemetry(config: AppConfig, overrides: TracingOverrides = {}): Telemetry {
   const settings = tracingSettings(config);
-  if (!settings.enabled) {
-    current = { tracing: undefined };
-    return undefined;
-  }
-  const logger = new Logger('Tracing');
   const resource = config.OTEL_RESOURCE_ATTRIBUTES ? (parseKeyValueList(config.OTEL_RESOURCE_ATTRIBUTES) ?? {}) : {};
+  const serviceName = config.OTEL_SERVICE_NAME ?? resource['service.name'] ?? SERVICE_NAME;
+  const serviceVersion = packageVersion();
+  if (!settings.enabled) return { settings, serviceName, serviceVersion, tracing: undefined };
+  const logger = new Logger('Tracing');
   const headers = {
     ...parseKeyValueList(config.OTEL_EXPORTER_OTLP_HEADERS ?? ''),
     ...parseKeyValueList(config.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? ''),
   };
   const tracing = startTracing({
-    serviceName: config.OTEL_SERVICE_NAME ?? resource['service.name'] ?? SERVICE_NAME,
-    serviceVersion: packageVersion(),
+    serviceName,
+    serviceVersion,
     instanceId: resource['service.instance.id'] ?? randomUUID(),
     resourceAttributes: { 'deployment.environment.name': config.NODE_ENV, ...resource },
     sampler: settings.sampler,
@@ -60,28 +69,19 @@ export function setupTracing(config: AppConfig, overrides: TracingOverrides = {}
     instrumentations: ['pg', 'ioredis'],
     asyncContext: settings.detail === 'full',
     diagLevel: config.OTEL_LOG_LEVEL,
-    log: (level, msg) => {
-      if (level === 'warn') logger.warn(msg);
-      else if (level === 'info') logger.log(msg);
-      else logger.debug(msg);
-    },
+    log:
+      overrides.log ??
+      ((level, msg) => {
+        if (level === 'warn') logger.warn(msg);
+        else if (level === 'info') logger.log(msg);
+        else logger.debug(msg);
+      }),
   });
-  current = { tracing };
-  return tracing;
-}
-
-/** The running tracing, if any. */
-export function currentTracing(): Tracing | undefined {
-  return current?.tracing;
-}
-
-/** Exports what is queued and stops, waiting at most timeoutMs. */
-export async function stopTracing(timeoutMs: number): Promise<void> {
-  await current?.tracing?.shutdown(timeoutMs);
+  return { settings, serviceName, serviceVersion, tracing };
 }
 
 /** The service version from package.json, from compiled (dist/app/tracing) or source (app/tracing) code. */
-export function packageVersion(): string {
+function packageVersion(): string {
   let dir = __dirname;
   for (;;) {
     const file = join(dir, 'package.json');

@@ -1,6 +1,6 @@
 // @TraceLink(): the request's server span context when it is sampled, else
-// undefined; the opaque handle a controller hands to the ingest service so that
-// the flush storing the event can link back to the request. Read from the
+// undefined; a controller reports it (RequestLinks.add, see flush-spans.ts) so
+// that the flush storing the request's events links back to it. Read from the
 // request object, not the active context, so it works whichever context
 // manager runs (see foundation/tracing/sync-context-manager.ts).
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';

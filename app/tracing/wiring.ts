@@ -1,7 +1,7 @@
-// How tracing plugs into the app, in one place so that the module and the
-// server each need one line: server spans on Fastify, the trace page module,
-// trace ids on log lines, and the flush spans of the ingest service. Every
-// function is a no-op when tracing is off (OTEL_SDK_DISABLED=true).
+// How the telemetry built in main plugs into the app, in one place so that the
+// module and the server each need one line: server spans on Fastify, the trace
+// page module, trace ids on log lines, and the flush spans of the ingest
+// service. Every function is a no-op when tracing is off (OTEL_SDK_DISABLED=true).
 import type { DynamicModule } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import type { LoggerOptions } from '../../foundation/logger/logger';
@@ -10,30 +10,27 @@ import { activeTraceLogFields, logFieldsOf, sampledSpanContext } from '../../fou
 import { AppConfig } from '../config';
 import { TRACE_PAGE_ROUTE } from '../handlers/traces.http.controller';
 import { FlushSpans } from './flush-spans';
-import { tracingSettings } from './settings';
-import { currentTracing, packageVersion, SERVICE_NAME } from './setup';
+import { Telemetry } from './setup';
 import { TracePageModule } from './trace-page.module';
 
 /** Routes that get no span: scrapes, probes and the trace page would crowd out real traffic. */
-export const UNTRACED_ROUTES = ['/metrics', '/health', '/health/live', '/health/ready', TRACE_PAGE_ROUTE];
+const UNTRACED_ROUTES = ['/metrics', '/health', '/health/live', '/health/ready', TRACE_PAGE_ROUTE];
 
-export function traceServer(fastify: FastifyInstance): void {
-  const tracing = currentTracing();
+export function traceServer(fastify: FastifyInstance, { tracing }: Telemetry): void {
   if (tracing) {
     traceFastify(fastify, { tracer: tracing.tracer, sampleNewTrace: tracing.sampleNewTrace, ignoreRoutes: UNTRACED_ROUTES });
   }
 }
 
 /** The trace page module when the page is on. */
-export function tracingModules(config: AppConfig): DynamicModule[] {
-  const buffer = currentTracing()?.buffer;
+export function tracingModules(config: AppConfig, { tracing, settings: s, serviceName, serviceVersion }: Telemetry): DynamicModule[] {
+  const buffer = tracing?.buffer;
   if (!buffer) return [];
-  const s = tracingSettings(config);
   return [
     TracePageModule.forRoot(buffer, {
-      title: `Traces · ${config.OTEL_SERVICE_NAME ?? SERVICE_NAME}`,
+      title: `Traces · ${serviceName}`,
       facts: {
-        version: packageVersion(),
+        version: serviceVersion,
         env: config.NODE_ENV,
         pid: process.pid,
         sampler: `${s.sampler.includes('traceidratio') ? `${s.sampler} ${s.ratio}` : s.sampler}${s.maxPerSecond ? `, at most ${s.maxPerSecond} traces/s` : ''}`,
@@ -51,16 +48,15 @@ export function tracingModules(config: AppConfig): DynamicModule[] {
  * so the per-request line takes them from the request. Error lines of the HTTP
  * error filter carry them in either case (foundation/http/error-filter.ts).
  */
-export function traceLogOptions(config: AppConfig): Pick<LoggerOptions, 'mixin' | 'requestFields'> {
-  if (!currentTracing()) return {};
-  if (tracingSettings(config).detail === 'full') return { mixin: activeTraceLogFields };
+export function traceLogOptions({ tracing, settings }: Telemetry): Pick<LoggerOptions, 'mixin' | 'requestFields'> {
+  if (!tracing) return {};
+  if (settings.detail === 'full') return { mixin: activeTraceLogFields };
   return {
     mixin: activeTraceLogFields,
     requestFields: (req) => logFieldsOf(sampledSpanContext(spanOfRequest(req))),
   };
 }
 
-export function createFlushSpans(): FlushSpans | undefined {
-  const tracing = currentTracing();
+export function createFlushSpans({ tracing }: Telemetry): FlushSpans | undefined {
   return tracing ? new FlushSpans(tracing.tracer, tracing.sampleNewTrace) : undefined;
 }

@@ -39,3 +39,11 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/** A read waited too long for the flushes of its domains to end (HTTP 503: retry later). */
+export class ReadWaitTimeoutError extends Error {
+  constructor(waitedMs: number) {
+    super(`the domains read were being stored for more than ${waitedMs} ms, retry later`);
+    this.name = 'ReadWaitTimeoutError';
+  }
+}

@@ -5,10 +5,14 @@
 // meanwhile, and a request is answered only when the flush holding its event is
 // stored. In buffered mode requests are answered at once and a flush runs every
 // FLUSH_INTERVAL_MS. A failed flush keeps its deltas and is retried with backoff.
+// This file is the scheduling; the pending map (PendingDeltas), the durable
+// waiters (AckWaiters) and exact local reads (ReadFence) live beside it.
 import { Counts, EventType } from '../models';
-import { CounterStore, IngestObserver } from '../ports';
+import { CounterStore, FlushResult, FlushStart, IngestObserver } from '../ports';
+import { AckWaiters } from './ack-waiters';
 import { NotStoredError, OverloadedError, ShuttingDownError } from './errors';
-import { FlushGeneration } from './flush-generation';
+import { countEvents, DeltaBatch, PendingDeltas, splitChunks } from './pending-deltas';
+import { ReadFence } from './read-fence';
 
 export type AckMode = 'durable' | 'buffered';
 
@@ -43,11 +47,9 @@ export interface IngestOptions {
    * instead, which coalesces more.
    */
   concurrentFlushMaxDomains: number;
-  /** Most trace handles (see record) one flush carries to the observer; the rest are dropped. */
-  maxTracesPerFlush: number;
 }
 
-export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
+const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   ackMode: 'durable',
   flushIntervalMs: 50,
   flushMaxDomains: 10_000,
@@ -58,7 +60,6 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   shutdownTimeoutMs: 10_000,
   maxConcurrentFlushes: 4,
   concurrentFlushMaxDomains: 1_000,
-  maxTracesPerFlush: 128,
 };
 
 export interface IngestStats {
@@ -67,22 +68,17 @@ export interface IngestStats {
   inFlightEvents: number;
   consecutiveFailures: number;
   flushing: boolean;
-}
-
-/** Mutable counts: the pending map is the hot path, so entries are updated in place. */
-interface MutableCounts {
-  delivered: number;
-  bounced: number;
+  /** Domains that reads hold out of flushes right now (see ReadFence). */
+  heldDomains: number;
 }
 
 export class IngestService {
   private readonly opts: IngestOptions;
-  private pending = new Map<string, MutableCounts>();
-  private pendingEvents = 0;
-  private pendingTraces: unknown[] = [];
+  private readonly pending = new PendingDeltas();
+  private readonly waiters: AckWaiters;
+  private readonly fence: ReadFence;
   private inFlightEvents = 0;
   private inFlightDomains = 0;
-  private generation = new FlushGeneration();
   private flushesInFlight = 0;
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -97,6 +93,18 @@ export class IngestService {
     private readonly observer: IngestObserver = {},
   ) {
     this.opts = { ...DEFAULT_INGEST_OPTIONS, ...options };
+    this.waiters = new AckWaiters(this.opts.ackTimeoutMs);
+    this.fence = new ReadFence(
+      this.pending,
+      {
+        flushSoon: () => this.scheduleNow(),
+        released: (names) => {
+          this.waiters.released(names);
+          if (!this.closed) this.schedule();
+        },
+      },
+      this.opts.ackTimeoutMs,
+    );
   }
 
   get ackMode(): AckMode {
@@ -111,61 +119,61 @@ export class IngestService {
    * Records one event for an already normalised domain. In durable mode the
    * returned promise resolves once the event is stored; in buffered mode nothing
    * is returned. Throws OverloadedError or ShuttingDownError synchronously.
-   * `trace` is an opaque handle (the caller's span) handed to the observer when
-   * the flush holding this event starts.
    */
-  record(domain: string, type: EventType, trace?: unknown): Promise<void> | undefined {
+  record(domain: string, type: EventType): Promise<void> | undefined {
     this.admit(1);
-    this.add(domain, type, 1);
-    if (trace !== undefined) this.addTrace(trace);
+    this.pending.add(domain, type, 1);
     this.observer.eventsAccepted?.(type, 1);
-    return this.afterAdd();
+    if (this.opts.ackMode !== 'durable') return this.schedule();
+    this.scheduleNow();
+    return this.pending.isHeld(domain) ? this.waiters.waitHeld(domain) : this.waiters.wait();
   }
 
   /** Records a batch of already validated events as one unit (all admitted or none). */
-  recordMany(events: ReadonlyArray<{ domain: string; type: EventType }>, trace?: unknown): Promise<void> | undefined {
+  recordMany(events: ReadonlyArray<{ domain: string; type: EventType }>): Promise<void> | undefined {
     if (events.length === 0) return undefined;
     this.admit(events.length);
-    if (trace !== undefined) this.addTrace(trace);
     let delivered = 0;
+    let held: Set<string> | undefined;
     for (const e of events) {
-      this.add(e.domain, e.type, 1);
+      this.pending.add(e.domain, e.type, 1);
       if (e.type === 'delivered') delivered++;
+      if (this.pending.isHeld(e.domain)) (held ??= new Set()).add(e.domain);
     }
     if (delivered > 0) this.observer.eventsAccepted?.('delivered', delivered);
     if (events.length - delivered > 0) this.observer.eventsAccepted?.('bounced', events.length - delivered);
-    return this.afterAdd();
+    if (this.opts.ackMode !== 'durable') return this.schedule();
+    this.scheduleNow();
+    if (held === undefined) return this.waiters.wait();
+    // Some events wait for a hold to end: the request waits for every flush that holds one of its events.
+    const acks = [...held].map((d) => this.waiters.waitHeld(d));
+    if (held.size < events.length && events.some((e) => !held.has(e.domain))) acks.push(this.waiters.wait());
+    return Promise.all(acks).then(() => undefined);
   }
 
   /**
-   * This node's deltas that are not in the store yet (pending, or kept after a
-   * failed flush). A flush in flight is not included: until it commits the store
-   * does not have it and after it commits the store does, so a read may briefly
-   * miss it but never counts it twice.
+   * Reads the store with `read` for `names` and adds this node's deltas not in
+   * the store yet, each exactly once (see ReadFence): successive reads on this
+   * node never go down.
    */
-  unflushed(names: readonly string[]): Map<string, Counts> {
-    const out = new Map<string, Counts>();
-    if (this.pending.size === 0) return out;
-    for (const name of names) {
-      const c = this.pending.get(name);
-      if (c) out.set(name, { delivered: c.delivered, bounced: c.bounced });
-    }
-    return out;
+  readWithLocal<T>(names: readonly string[], read: () => Promise<T>): Promise<{ stored: T; local: Map<string, Counts> }> {
+    return this.fence.read(names, read);
   }
 
   stats(): IngestStats {
     return {
-      pendingEvents: this.pendingEvents,
-      pendingDomains: this.pending.size,
+      pendingEvents: this.pending.events,
+      pendingDomains: this.pending.domains,
       inFlightEvents: this.inFlightEvents,
       consecutiveFailures: this.consecutiveFailures,
       flushing: this.flushesInFlight > 0,
+      heldDomains: this.pending.holds,
     };
   }
 
   /** Events accepted but not yet stored. */
   get backlog(): number {
-    return this.pendingEvents + this.inFlightEvents;
+    return this.pending.events + this.inFlightEvents;
   }
 
   /** Resolves when nothing is pending or in flight (tests, shutdown). */
@@ -182,6 +190,7 @@ export class IngestService {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.fence.close();
     const deadline = Date.now() + this.opts.shutdownTimeoutMs;
     this.clearTimers();
     while (!this.isIdle() && Date.now() < deadline) {
@@ -194,50 +203,116 @@ export class IngestService {
     }
     this.clearTimers();
     if (!this.isIdle()) {
-      this.generation.fail(new NotStoredError('the store was unreachable during shutdown'));
+      this.waiters.failAll(new NotStoredError('the store was unreachable during shutdown'));
       throw new NotStoredError(`${this.backlog} events were not stored before shutdown ended`);
     }
   }
 
   private admit(n: number): void {
     if (this.closed) throw new ShuttingDownError();
-    if (this.pendingEvents + this.inFlightEvents + n > this.opts.maxPendingEvents) {
+    if (this.backlog + n > this.opts.maxPendingEvents) {
       this.observer.eventsRejected?.('overloaded', n);
       throw new OverloadedError(Math.max(1, Math.ceil(this.backoffMs() / 1000)));
     }
   }
 
-  private add(domain: string, type: EventType, n: number): void {
-    let c = this.pending.get(domain);
-    if (c === undefined) {
-      c = { delivered: 0, bounced: 0 };
-      this.pending.set(domain, c);
+  /** Takes the pending map and stores it; acknowledges its waiters or keeps its deltas for a retry. */
+  private async flush(): Promise<void> {
+    if (this.flushSlotsFull()) return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
     }
-    if (type === 'delivered') c.delivered += n;
-    else c.bounced += n;
-    this.pendingEvents += n;
+    if (this.pending.size === 0) {
+      this.notifyIdle();
+      return;
+    }
+    const { batch, events } = this.pending.take();
+    const generation = this.waiters.take();
+    const ended = this.fence.flushStarted(batch);
+    this.flushesInFlight++;
+    this.inFlightEvents += events;
+    this.inFlightDomains += batch.size;
+
+    const chunks = splitChunks(batch, this.opts.flushMaxDomains);
+    const start: FlushStart = { domains: batch.size, events, chunks: chunks.length };
+    // Written once, whatever the observer does; its failure is not the flush's.
+    let writing: Promise<FlushResult> | undefined;
+    const write = (): Promise<FlushResult> => (writing ??= this.write(start, chunks));
+    if (this.observer.aroundFlush) await this.observer.aroundFlush(start, write).catch(() => undefined);
+    const result = await write();
+
+    this.flushesInFlight--;
+    this.inFlightDomains -= batch.size;
+    ended();
+    if (result.ok) {
+      generation.succeed();
+      this.afterFlush();
+    } else {
+      // Its waiters follow the next flush, which stores the deltas merged back.
+      this.waiters.putBack(generation);
+      this.retryIn(result.retryInMs);
+    }
   }
 
-  private addTrace(trace: unknown): void {
-    if (this.pendingTraces.length < this.opts.maxTracesPerFlush) this.pendingTraces.push(trace);
+  /** Stores the chunks; on failure merges back what was not stored. Never rejects. */
+  private async write(start: FlushStart, chunks: DeltaBatch[]): Promise<FlushResult> {
+    const began = Date.now();
+    const failure = await this.applyChunks(chunks);
+    const report = { ...start, durationMs: Date.now() - began };
+    if (failure === undefined) {
+      this.consecutiveFailures = 0;
+      return { ok: true, report };
+    }
+    chunks.forEach((chunk, i) => {
+      if (failure.done[i]) return;
+      this.pending.mergeBack(chunk);
+      this.inFlightEvents -= countEvents(chunk);
+    });
+    this.consecutiveFailures++;
+    return { ok: false, report, error: failure.error, retryInMs: this.backoffMs() };
   }
 
-  private afterAdd(): Promise<void> | undefined {
-    if (this.opts.ackMode === 'durable') {
-      this.scheduleNow();
-      // A generation's ack timer starts with its first waiter. While the store is
-      // failing, one generation would gather requests for a long time and answer
-      // the late ones 503 early, so a new generation (following the old one)
-      // starts every tenth of the timeout: every request waits 90–100% of it.
-      const armedAt = this.generation.armedAt;
-      if (armedAt !== 0 && Date.now() - armedAt > this.opts.ackTimeoutMs / 10) {
-        const next = new FlushGeneration();
-        next.adopt(this.generation);
-        this.generation = next;
+  /**
+   * Stores the chunks of one flush, up to maxConcurrentFlushes at a time. They
+   * hold different domains, so they never wait on each other's row locks, and
+   * a large flush uses several connections (PostgreSQL: several backends)
+   * instead of one after the other. Stops starting chunks after a failure.
+   */
+  private async applyChunks(chunks: DeltaBatch[]): Promise<{ error: unknown; done: boolean[] } | undefined> {
+    const done = new Array<boolean>(chunks.length).fill(false);
+    let failure: { error: unknown } | undefined;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length && failure === undefined) {
+        const i = next++;
+        try {
+          await this.store.apply(chunks[i], { totals: false });
+          done[i] = true;
+          this.inFlightEvents -= countEvents(chunks[i]);
+        } catch (error) {
+          failure ??= { error };
+        }
       }
-      return this.generation.waitFor(this.opts.ackTimeoutMs);
+    };
+    const workers = Math.min(chunks.length, this.opts.maxConcurrentFlushes);
+    await Promise.all(Array.from({ length: workers }, worker));
+    return failure === undefined ? undefined : { error: failure.error, done };
+  }
+
+  private afterFlush(): void {
+    if (this.pending.size === 0) {
+      this.notifyIdle();
+      return;
     }
-    if (this.pending.size >= this.opts.flushMaxDomains) this.scheduleNow();
+    if (this.closed) return;
+    if (this.waiters.hasWaiters || this.idleWaiters.length > 0) this.scheduleNow();
+    else this.schedule();
+  }
+
+  /** Durable: flush on the next turn. Buffered: within FLUSH_INTERVAL_MS, or now once the map is large. */
+  private schedule(): undefined {
+    if (this.opts.ackMode === 'durable' || this.pending.size >= this.opts.flushMaxDomains) this.scheduleNow();
     else this.scheduleTimer();
     return undefined;
   }
@@ -259,122 +334,16 @@ export class IngestService {
     }, this.opts.flushIntervalMs);
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushSlotsFull()) return;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.pending.size === 0) {
-      this.notifyIdle();
-      return;
-    }
-    this.flushesInFlight++;
-    const batch = this.pending;
-    const events = this.pendingEvents;
-    const generation = this.generation;
-    const traces = this.pendingTraces;
-    this.pending = new Map();
-    this.pendingEvents = 0;
-    this.pendingTraces = [];
-    this.generation = new FlushGeneration();
-    this.inFlightEvents += events;
-    this.inFlightDomains += batch.size;
-
-    const chunks = splitChunks(batch, this.opts.flushMaxDomains);
-    const token = this.observer.flushStarted?.({ domains: batch.size, events, chunks: chunks.length, traces });
-    const started = Date.now();
-    const stored = await this.applyChunks(chunks);
-    if (stored.failed === false) {
-      this.consecutiveFailures = 0;
-      this.flushesInFlight--;
-      this.inFlightDomains -= batch.size;
-      generation.succeed();
-      this.observer.flushSucceeded?.(
-        { domains: batch.size, events, durationMs: Date.now() - started, chunks: chunks.length },
-        token,
-      );
-      this.afterFlush();
-    } else {
-      const err = stored.error;
-      // Keep what was not stored: merge it back into the pending map and let this
-      // generation's waiters follow the next one.
-      const kept = chunks.filter((_, i) => !stored.done[i]);
-      for (const chunk of kept) {
-        for (const [name, c] of chunk) {
-          if (c.delivered > 0) this.add(name, 'delivered', c.delivered);
-          if (c.bounced > 0) this.add(name, 'bounced', c.bounced);
-        }
-      }
-      // add() counted the merged events as pending; they are no longer in flight.
-      for (const chunk of kept) this.inFlightEvents -= countEvents(chunk);
-      for (const t of traces) this.addTrace(t);
-      this.generation.adopt(generation);
-      this.consecutiveFailures++;
-      this.flushesInFlight--;
-      this.inFlightDomains -= batch.size;
-      const retryIn = this.backoffMs();
-      this.observer.flushFailed?.(
-        { domains: batch.size, events, durationMs: Date.now() - started, chunks: chunks.length },
-        err,
-        retryIn,
-        token,
-      );
-      if (!this.closed && !this.retryTimer) {
-        if (this.immediate) clearImmediate(this.immediate);
-        if (this.timer) clearTimeout(this.timer);
-        this.immediate = undefined;
-        this.timer = undefined;
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          void this.flush();
-        }, retryIn);
-      }
-    }
-  }
-
-  /**
-   * Stores the chunks of one flush, up to maxConcurrentFlushes at a time. They
-   * hold different domains, so they never wait on each other's row locks, and
-   * a large flush uses several connections (PostgreSQL: several backends)
-   * instead of one after the other. Stops starting chunks after a failure.
-   */
-  private async applyChunks(
-    chunks: Map<string, MutableCounts>[],
-  ): Promise<{ failed: false } | { failed: true; error: unknown; done: boolean[] }> {
-    const done = new Array<boolean>(chunks.length).fill(false);
-    let failure: { error: unknown } | undefined;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < chunks.length && failure === undefined) {
-        const i = next++;
-        try {
-          await this.store.apply(chunks[i], { totals: false });
-          done[i] = true;
-          this.inFlightEvents -= countEvents(chunks[i]);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    };
-    const workers = Math.min(chunks.length, this.opts.maxConcurrentFlushes);
-    await Promise.all(Array.from({ length: workers }, worker));
-    return failure === undefined ? { failed: false } : { failed: true, error: failure.error, done };
-  }
-
-  private afterFlush(): void {
-    if (this.pending.size === 0) {
-      this.notifyIdle();
-      return;
-    }
-    if (this.closed) return;
-    if (this.opts.ackMode === 'durable' || this.generation.hasWaiters || this.idleWaiters.length > 0) {
-      this.scheduleNow();
-    } else if (this.pending.size >= this.opts.flushMaxDomains) {
-      this.scheduleNow();
-    } else {
-      this.scheduleTimer();
-    }
+  private retryIn(ms: number): void {
+    if (this.closed || this.retryTimer) return;
+    if (this.immediate) clearImmediate(this.immediate);
+    if (this.timer) clearTimeout(this.timer);
+    this.immediate = undefined;
+    this.timer = undefined;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.flush();
+    }, ms);
   }
 
   /** Whether a flush of the pending map must wait for one in flight (see concurrentFlushMaxDomains). */
@@ -393,7 +362,7 @@ export class IngestService {
   }
 
   private isIdle(): boolean {
-    return this.pending.size === 0 && this.flushesInFlight === 0;
+    return this.pending.empty && this.flushesInFlight === 0;
   }
 
   private notifyIdle(): void {
@@ -415,25 +384,4 @@ export class IngestService {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref());
-}
-
-function splitChunks(batch: Map<string, MutableCounts>, max: number): Map<string, MutableCounts>[] {
-  if (batch.size <= max) return [batch];
-  const chunks: Map<string, MutableCounts>[] = [];
-  let current = new Map<string, MutableCounts>();
-  for (const [k, v] of batch) {
-    current.set(k, v);
-    if (current.size >= max) {
-      chunks.push(current);
-      current = new Map();
-    }
-  }
-  if (current.size > 0) chunks.push(current);
-  return chunks;
-}
-
-function countEvents(chunk: Map<string, MutableCounts>): number {
-  let n = 0;
-  for (const c of chunk.values()) n += c.delivered + c.bounced;
-  return n;
 }

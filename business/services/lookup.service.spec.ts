@@ -2,9 +2,12 @@ import { DomainName } from '../models';
 import { MemoryCounterStore } from '../adapters/memory/memory-counter-store.adapter';
 import { IngestService } from './ingest.service';
 import { StoreUnavailableError } from './errors';
-import { LookupService } from './lookup.service';
+import { LocalDeltas, LookupService } from './lookup.service';
 
 const d = (s: string) => s as DomainName;
+const nothingLocal: LocalDeltas = {
+  readWithLocal: async (_names, read) => ({ stored: await read(), local: new Map() }),
+};
 
 describe('LookupService', () => {
   it('adds this node\'s unflushed deltas to the stored counts', async () => {
@@ -23,7 +26,7 @@ describe('LookupService', () => {
   it('answers never-seen domains as unknown with zero counts, in the order asked, duplicates included', async () => {
     const store = new MemoryCounterStore();
     await store.apply(new Map([['b.com', { delivered: 0, bounced: 2 }]]));
-    const lookups = new LookupService(store, { unflushed: () => new Map() }, 1000);
+    const lookups = new LookupService(store, nothingLocal, 1000);
     const results = await lookups.lookupMany([d('x.org'), d('b.com'), d('x.org')]);
     expect(results).toEqual([
       { domain: 'x.org', status: 'unknown', delivered: 0, bounced: 0 },
@@ -35,7 +38,7 @@ describe('LookupService', () => {
   it('uses the configured threshold', async () => {
     const store = new MemoryCounterStore();
     await store.apply(new Map([['c.com', { delivered: 6, bounced: 0 }]]));
-    const lookups = new LookupService(store, { unflushed: () => new Map() }, 5);
+    const lookups = new LookupService(store, nothingLocal, 5);
     expect((await lookups.lookup(d('c.com'))).status).toBe('catch-all');
   });
 
@@ -44,7 +47,7 @@ describe('LookupService', () => {
     store.read = async () => {
       throw new Error('connection refused');
     };
-    const lookups = new LookupService(store, { unflushed: () => new Map() }, 1000);
+    const lookups = new LookupService(store, nothingLocal, 1000);
     await expect(lookups.lookup(d('a.com'))).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });

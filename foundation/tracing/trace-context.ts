@@ -1,13 +1,6 @@
-// Small helpers over trace contexts: the handle of a sampled span (to link a
+// Small helpers over trace contexts: the context of a sampled span (to link a
 // later batch job to it) and the fields that tie a log line to a trace.
 import { isSpanContextValid, Span, SpanContext, trace, TraceFlags } from '@opentelemetry/api';
-
-/** True for a value that is a span context (handles travel through code that sees them as unknown). */
-export function isSpanContext(value: unknown): value is SpanContext {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<SpanContext>;
-  return typeof v.traceId === 'string' && typeof v.spanId === 'string' && typeof v.traceFlags === 'number';
-}
 
 /** `{trace_id, span_id, trace_flags}`, or `{}` outside a trace. */
 export type TraceLogFields = Record<string, string>;

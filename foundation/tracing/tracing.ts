@@ -21,14 +21,15 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { hostname } from 'node:os';
+import { ReportingExporter } from './export-reporter';
 import { createSampling, SamplerName } from './sampler';
 import { SyncContextManager } from './sync-context-manager';
 import { TraceBuffer, TraceBufferOptions } from './trace-buffer';
 
 export type TraceExporterName = 'otlp' | 'console' | 'none';
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
-export type InstrumentationName = 'pg' | 'ioredis';
-export type DiagLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+type InstrumentationName = 'pg' | 'ioredis';
+type DiagLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 
 export interface TracingOptions {
   serviceName: string;
@@ -66,7 +67,7 @@ export interface Tracing {
   readonly sampleNewTrace: () => boolean;
   /** The in-process buffer, when the options asked for one. */
   readonly buffer: TraceBuffer | undefined;
-  /** Exports what is queued (tests, shutdown). */
+  /** Exports what is queued (tests, shutdown); resolves whether or not the export succeeded. */
   forceFlush(): Promise<void>;
   /** Exports what is queued and stops; gives up after timeoutMs so a dead collector cannot hold up an exit. */
   shutdown(timeoutMs: number): Promise<void>;
@@ -79,7 +80,10 @@ export function startTracing(opts: TracingOptions): Tracing {
   const buffer = opts.buffer === false ? undefined : new TraceBuffer(opts.buffer);
   const sampling = createSampling(opts.sampler, opts.samplerRatio, opts.samplerMaxPerSecond);
   const processors: SpanProcessor[] = [];
-  const exporter = createExporter(opts);
+  const created = createExporter(opts);
+  // Export health is said once per outage, not once per failed batch.
+  const target = typeof opts.exporter === 'string' && opts.exporter === 'otlp' ? opts.otlp.url : 'the exporter';
+  const exporter = created && new ReportingExporter(created, target, (level, msg) => opts.log(level, msg));
   if (exporter) {
     processors.push(
       new BatchSpanProcessor(exporter, {
@@ -116,7 +120,7 @@ export function startTracing(opts: TracingOptions): Tracing {
   });
   sdk.start();
   // After the SDK, which installs a console logger of its own when OTEL_LOG_LEVEL is set.
-  diag.setLogger(rateLimited(opts.log, DIAG_REPEAT_MS), { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
+  diag.setLogger(rateLimited(opts.log, DIAG_REPEAT_MS, (m) => exporter?.isEcho(m) ?? false), { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
 
   const tracer = trace.getTracer(opts.serviceName, opts.serviceVersion);
   let stopped: Promise<void> | undefined;
@@ -124,7 +128,8 @@ export function startTracing(opts: TracingOptions): Tracing {
     tracer,
     sampleNewTrace: sampling.sampleNewTrace,
     buffer,
-    forceFlush: () => Promise.all(processors.map((p) => p.forceFlush())).then(() => undefined),
+    // A failed export is reported by ReportingExporter (once); flushing itself never fails.
+    forceFlush: () => Promise.all(processors.map((p) => p.forceFlush().catch(() => undefined))).then(() => undefined),
     shutdown(timeoutMs: number) {
       stopped ??= sdk.shutdown().catch((err: unknown) => opts.log('warn', `tracing shutdown: ${errorText(err)}`));
       return withDeadline(stopped, timeoutMs);
@@ -189,11 +194,13 @@ function diagLevel(level: DiagLevel): DiagLogLevel {
  * failure is no request's). The SDK reports failed exports as errors; for the
  * service they are warnings: it carries on, only spans are lost.
  */
-function rateLimited(log: TracingOptions['log'], repeatMs: number): DiagLogger {
+function rateLimited(log: TracingOptions['log'], repeatMs: number, isEcho: (message: string) => boolean): DiagLogger {
   const last = new Map<string, number>();
   const write = (level: 'warn' | 'info' | 'debug') => (message: string, ...args: unknown[]) => {
     const text = [readable(message), ...args.map(errorText)].join(' ').slice(0, 500);
-    const key = text.slice(0, 80);
+    if (isEcho(text)) return;
+    // Numbers vary between repeats of one message ("Dropped 12 spans").
+    const key = text.slice(0, 80).replace(/\d+/g, '#');
     const now = Date.now();
     if ((last.get(key) ?? -Infinity) > now - repeatMs) return;
     if (last.size > 100) last.clear();
