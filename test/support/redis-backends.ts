@@ -23,6 +23,11 @@ export interface RedisBackend {
   keyOf(domain: string): string;
   genKeyOf(domain: string): string;
   flushAll(): Promise<void>;
+  /** Every server stops answering clients for `ms` (CLIENT PAUSE … ALL): a stall. */
+  pauseAll(ms: number): Promise<void>;
+  /** A crash of the server, or on a cluster of one master (its slots down); then back, empty. */
+  killOne(): Promise<void>;
+  restartOne(): Promise<void>;
   /** Everything down (like a crash), then back, empty. */
   killAll(): Promise<void>;
   restartAll(): Promise<void>;
@@ -54,6 +59,11 @@ function singleBackend(server: TestRedis): RedisBackend {
     flushAll: async () => {
       await (admin ??= new Redis(server.url, { maxRetriesPerRequest: 1 })).flushall();
     },
+    pauseAll: async (ms) => {
+      await (admin ??= new Redis(server.url, { maxRetriesPerRequest: 1 })).call('CLIENT', 'PAUSE', String(ms), 'ALL');
+    },
+    killOne: () => server.kill(),
+    restartOne: () => server.restart(),
     killAll: () => server.kill(),
     restartAll: () => server.restart(),
     stop: async () => {
@@ -78,6 +88,9 @@ function clusterBackend(cluster: TestRedisCluster): RedisBackend & { cluster: Te
     keyOf: (domain) => layout.domainKey(domain),
     genKeyOf: (domain) => layout.genKey(layout.groupOf(domain)),
     flushAll: () => cluster.flushAll(),
+    pauseAll: (ms) => cluster.pauseAll(ms),
+    killOne: () => cluster.kill(0),
+    restartOne: () => cluster.restart(0),
     killAll: () => cluster.killAll(),
     restartAll: () => cluster.restartAll(),
     stop: async () => {

@@ -100,6 +100,11 @@ export class TestRedisCluster {
     return Promise.all(this.members.filter((m) => m.child).map(async (m) => Number((await cli(m.port, 'dbsize')).trim())));
   }
 
+  /** Every node stops answering clients for `ms`. */
+  async pauseAll(ms: number): Promise<void> {
+    await Promise.all(this.members.map((m) => cli(m.port, 'client', 'pause', String(ms), 'all')));
+  }
+
   /** Empties every master (between tests). */
   async flushAll(): Promise<void> {
     await Promise.all(this.members.map((m) => cli(m.port, 'flushall')));

@@ -256,8 +256,12 @@ export class RedisStatusCache extends StatusCache {
   }
 
   async ping(): Promise<void> {
-    // Not through the breaker: health reports what Redis says now.
-    await withTimeout(Promise.all([this.reader.ping(), this.writer.ping()]), this.opts.timeoutMs, 'redis');
+    // Not through the breaker: health reports what Redis says now. On a cluster a
+    // PING reaches one node; touching every group's key reaches every master.
+    const probes = this.cluster
+      ? Array.from({ length: this.layout.groups }, (_, g) => this.reader.exists(this.layout.genKey(g)))
+      : [this.reader.ping()];
+    await withTimeout(Promise.all([...probes, this.writer.ping()]), this.opts.timeoutMs, 'redis');
   }
 
   state(): CacheState {
