@@ -15,7 +15,7 @@ $(NODE24_STAMP): tools/node24/package-lock.json
 	@touch $(NODE24_STAMP)
 endif
 
-.PHONY: start dev build test test-unit lint arch typecheck bench createEvents migrate migrate-revert migrate-status clean deps
+.PHONY: start dev build test test-unit lint arch typecheck alerts bench createEvents migrate migrate-revert migrate-status clean deps
 
 # Installs dependencies when package-lock.json changed (npm ci on a fresh clone).
 $(NPM_STAMP): package-lock.json $(NODE24_STAMP)
@@ -36,24 +36,37 @@ start: build
 dev: deps
 	npx nodemon
 
-## test: layering check, lint, type check, unit and integration tests
-test: deps arch lint typecheck build
+## test: layering check, lint, type check, alert rules, unit and integration tests
+test: deps arch lint typecheck alerts build
 	@mkdir -p .test-data
 	npx jest --runInBand --json --outputFile=.test-data/jest-results.json
 	@node -e 'const r=require("./.test-data/jest-results.json"); console.log("tests: " + r.numPassedTests + " passed, " + r.numFailedTests + " failed" + (r.numPendingTests ? ", " + r.numPendingTests + " skipped" : ""))'
 
 ## test-unit: the unit tests only (no servers)
 test-unit: deps
-	npx jest --testPathPattern '\.spec\.ts$$'
+	npx jest --testPathPatterns '\.spec\.ts$$'
 
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
 
+## alerts: the Prometheus config and its alert rules, each rule fired by a scenario in alerts.test.yml.
+## promtool comes with Debian's `prometheus` package; .ci/run installs it and sets REQUIRE_PROMTOOL=1.
+alerts:
+	@if command -v promtool >/dev/null 2>&1; then \
+	  promtool check config deploy/prometheus/prometheus.yml && promtool test rules deploy/prometheus/alerts.test.yml; \
+	elif [ -n "$(REQUIRE_PROMTOOL)" ]; then \
+	  echo "alerts: promtool not found (apt-get install prometheus)"; exit 1; \
+	else \
+	  echo "alerts: promtool not installed, rules not checked here (CI checks them; apt-get install prometheus)"; \
+	fi
+
 arch: deps
 	npx depcruise app business foundation migrations --config .dependency-cruiser.js
 
+## lint: eslint, then knip (unused files, exports and dependencies; knip.json)
 lint: deps
 	npx eslint --no-error-on-unmatched-pattern app business foundation migrations test bench
+	npx knip
 
 ## bench: the benchmarks recorded in docs/benchmarks.md (several minutes; run on a quiet machine)
 bench: build

@@ -1,7 +1,6 @@
 // The composition root: builds every adapter and service from the validated
 // configuration and wires them into Nest.
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { CounterStore, StatusCache } from '../business/ports';
 import { IngestService, LookupService } from '../business/services';
@@ -9,6 +8,7 @@ import { loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
 import { cacheOf, withCache } from './cache';
 import { APP_CONFIG, AppConfig } from './config';
+import { assertDatabaseAvailable } from './database';
 import { DomainsController } from './handlers/domains.http.controller';
 import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
@@ -40,10 +40,10 @@ class Lifecycle implements OnApplicationShutdown {
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
+    assertDatabaseAvailable(config);
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => config] }),
         loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...traceLogOptions(config) }),
         TerminusModule.forRoot({ logger: false }),
         ...tracingModules(config),

@@ -3,10 +3,10 @@
 import { maskUrl } from '../foundation/config/env';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { EmbeddedPostgres, startEmbeddedPostgres } from '../business/adapters/postgres/embedded-postgres';
+import { embeddedBinDir, EmbeddedPostgres, startEmbeddedPostgres } from '../business/adapters/postgres/embedded-postgres';
 import { AppConfig } from './config';
 
-export const EMBEDDED_DATABASE = 'catchall';
+const EMBEDDED_DATABASE = 'catchall';
 
 export interface Database {
   url: string;
@@ -29,10 +29,20 @@ export async function openDatabase(
   return { url: embedded.url, embedded };
 }
 
+/**
+ * Fails before the server starts when the embedded PostgreSQL is needed but
+ * not installed (a production install leaves out the optional dependency
+ * embedded-postgres: the image has a DATABASE_URL). One line, not a stack
+ * trace from inside dependency injection.
+ */
+export function assertDatabaseAvailable(config: Pick<AppConfig, 'STORE' | 'DATABASE_URL'>): void {
+  if (config.STORE === 'postgres' && !config.DATABASE_URL) embeddedBinDir();
+}
+
 export { maskUrl };
 
 /** The directory holding package.json, from compiled (dist/app) or source (app) code. */
-export function projectRoot(): string {
+function projectRoot(): string {
   let dir = __dirname;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);

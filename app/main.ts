@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5_000,
       log: (msg, extra) => new Logger('Shutdown').log(extra ? { ...extra, msg } : msg),
     });
-    console.log(`catchall listening on ${server.url} (store: ${config.STORE}, ack: ${config.ACK_MODE})`);
+    new Logger('Main').log(`catchall listening on ${server.url} (store: ${config.STORE}, ack: ${config.ACK_MODE})`);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

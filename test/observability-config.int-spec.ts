@@ -25,6 +25,17 @@ interface Panel {
 
 const dashboard = JSON.parse(read('deploy/grafana/dashboards/catchall.json')) as { uid: string; panels: Panel[] };
 const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+
+interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: { severity?: string };
+  annotations?: { summary?: string; description?: string };
+}
+const alertRules = (parseYaml(read('deploy/prometheus/alerts.yml')) as { groups: Array<{ rules: AlertRule[] }> }).groups.flatMap(
+  (g) => g.rules,
+);
 const METRIC = /\b((?:catchall|http|process|nodejs)_[a-z0-9_]+)\b/g;
 
 /** The metric families of a Prometheus text exposition: name → type, and the label names seen per series name. */
@@ -90,6 +101,19 @@ describe('the dashboard and Prometheus configuration', () => {
     expect(all).toMatch(/catchall_flush_duration_seconds_bucket/);
     expect(all).toMatch(/catchall_flush_consecutive_failures/);
     expect(all).toMatch(/sum by \(status_code\) \(rate\(http_request_duration_seconds_count/);
+  });
+
+  it('loads alert rules for flush failures, backlog, cache breaker and error rate, each with a severity and a summary', () => {
+    const prom = parseYaml(read('deploy/prometheus/prometheus.yml')) as { rule_files?: string[] };
+    expect(prom.rule_files).toEqual(['alerts.yml']);
+    const names = alertRules.map((r) => r.alert);
+    expect(names).toEqual(
+      expect.arrayContaining(['CatchallFlushFailing', 'CatchallBacklogNearBound', 'CatchallCacheBreakerOpen', 'CatchallHighErrorRate']),
+    );
+    for (const r of alertRules) {
+      expect([r.alert, r.labels?.severity]).toEqual([r.alert, expect.stringMatching(/^(warning|critical)$/)]);
+      expect([r.alert, r.annotations?.summary]).toEqual([r.alert, expect.any(String)]);
+    }
   });
 
   it('scrapes the service the compose file runs, whose mounts all exist', () => {
@@ -178,8 +202,20 @@ describe('/metrics of a running service (postgres store, redis cache)', () => {
   });
 
   it('exposes every metric the dashboard queries, with the labels it filters and groups by', () => {
+    expect(missingFrom(exprs)).toEqual([]);
+  });
+
+  it('exposes every metric the alert rules use, with the labels they filter and group by', () => {
+    // `up` is Prometheus's own series (is the target scraped), not the service's.
+    const ours = alertRules.map((r) => r.expr).filter((e) => !/^up\{/.test(e));
+    expect(ours.length).toBe(alertRules.length - 1);
+    expect(missingFrom(ours)).toEqual([]);
+  });
+
+  /** The metric families and labels that the queries use but /metrics does not expose. */
+  function missingFrom(queries: string[]): string[] {
     const missing: string[] = [];
-    for (const expr of exprs) {
+    for (const expr of queries) {
       const names = [...expr.matchAll(METRIC)].map((m) => m[1]);
       expect(names.length).toBeGreaterThan(0);
       for (const name of names) {
@@ -194,6 +230,6 @@ describe('/metrics of a running service (postgres store, redis cache)', () => {
       const seen = new Set(names.flatMap((n) => [...(exposition.labels.get(n) ?? [])]));
       for (const l of used) if (seen.size > 0 && !seen.has(l)) missing.push(`label ${l} (in ${expr})`);
     }
-    expect(missing).toEqual([]);
-  });
+    return missing;
+  }
 });

