@@ -12,7 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
 
-export const NGINX = process.env.NGINX ?? 'nginx';
+const NGINX = process.env.NGINX ?? 'nginx';
 const CONFIG = path.resolve(__dirname, '../../deploy/nginx/nginx.conf');
 
 export class TestNginx {
@@ -73,7 +73,7 @@ export class TestNginx {
 }
 
 /** The deploy config with the test's port, upstreams, one worker and paths under `dir`. */
-export function renderConfig(template: string, at: { port: number; upstreams: readonly string[]; dir: string }): string {
+function renderConfig(template: string, at: { port: number; upstreams: readonly string[]; dir: string }): string {
   const servers = /^([ \t]*)server catchall-\d+:\d+([^;]*);\n/gm;
   const first = servers.exec(template);
   if (!first) throw new Error('deploy/nginx/nginx.conf: no upstream server lines found');
