@@ -52,7 +52,7 @@ afterEach(async () => {
   while (opened.length > 0) await opened.pop()!.close();
 });
 
-async function newCache(observer: CacheObserver = {}, extra: { openMs?: number } = {}): Promise<RedisStatusCache> {
+async function newCache(observer: CacheObserver = {}, extra: { openMs?: number; timeoutMs?: number } = {}): Promise<RedisStatusCache> {
   const cache = new RedisStatusCache({ ...server.target, ttlSeconds: TTL_S, timeoutMs: TIMEOUT_MS, observer, ...extra });
   opened.push(cache);
   if (!(await cache.connected(2000))) throw new Error('redis did not connect');
@@ -252,7 +252,8 @@ describe('CachedCounterStore over Redis', () => {
 if (kind === 'cluster') {
   describe('on the cluster', () => {
     it('spreads domain keys over every master, each script call within one slot', async () => {
-      const cache = await newCache();
+      // 3000 domains are some 256 calls each way: a deadline for a busy test machine, not for speed.
+      const cache = await newCache({}, { timeoutMs: 5000 });
       const { generation } = await cache.getMany([]);
       const rows: DomainCounts[] = Array.from({ length: 3000 }, (_, i) => ({ name: `spread${i}.com`, delivered: i, bounced: 0 }));
       expect((await cache.merge(rows, generation)).merged).toBe(true);

@@ -172,6 +172,30 @@ export class RedisStatusCache extends StatusCache {
   }
 
   async getMany(names: readonly string[]): Promise<CacheRead> {
+    return this.layout.groups === 1 ? this.getManyAtOnce(names) : this.getManyByGroup(names);
+  }
+
+  /** One Redis: one MGET of the generation key and every domain key (atomic). */
+  private async getManyAtOnce(names: readonly string[]): Promise<CacheRead> {
+    const keys = [this.layout.genKey(0)];
+    for (const name of names) keys.push(this.layout.domainKey(name, 0));
+    const reply = await this.call('read', this.opts.timeoutMs, () => this.reader.mget(keys));
+    const hits = new Map<string, Counts>();
+    const generation = reply[0];
+    if (generation === null) return { hits, generation: await this.startGeneration() };
+    const prefix = `${generation}:`;
+    for (let i = 0; i < names.length; i++) {
+      const entry = reply[i + 1];
+      if (entry !== null && entry.startsWith(prefix)) {
+        const counts = parseCounts(entry, prefix.length);
+        if (counts) hits.set(names[i], counts);
+      }
+    }
+    return { hits, generation };
+  }
+
+  /** A cluster: one MGET per slot group, each atomic within its group. */
+  private async getManyByGroup(names: readonly string[]): Promise<CacheRead> {
     const groups = names.length === 0 ? new Map([[0, [] as number[]]]) : this.layout.byGroup(names.length, (i) => names[i]);
     const batches: string[][] = [];
     for (const [group, indexes] of groups) {
@@ -179,9 +203,7 @@ export class RedisStatusCache extends StatusCache {
       for (const i of indexes) keys.push(this.layout.domainKey(names[i], group));
       batches.push(keys);
     }
-    const replies = await this.call('read', this.opts.timeoutMs, () =>
-      batches.length === 1 ? this.reader.mget(batches[0]).then((r) => [r]) : Promise.all(batches.map((keys) => this.reader.mget(keys))),
-    );
+    const replies = await this.call('read', this.opts.timeoutMs, () => Promise.all(batches.map((keys) => this.reader.mget(keys))));
     const hits = new Map<string, Counts>();
     let generation: string | undefined;
     let g = 0;
