@@ -252,14 +252,14 @@ describe('CachedCounterStore over Redis', () => {
 if (kind === 'cluster') {
   describe('on the cluster', () => {
     it('spreads domain keys over every master, each script call within one slot', async () => {
-      // 3000 domains are some 256 calls each way: a deadline for a busy test machine, not for speed.
+      // 3000 domains are some 64 calls each way: a deadline for a busy test machine, not for speed.
       const cache = await newCache({}, { timeoutMs: 5000 });
       const { generation } = await cache.getMany([]);
       const rows: DomainCounts[] = Array.from({ length: 3000 }, (_, i) => ({ name: `spread${i}.com`, delivered: i, bounced: 0 }));
       expect((await cache.merge(rows, generation)).merged).toBe(true);
       const sizes = await clusterOf(server)!.dbSizes();
       expect(sizes).toHaveLength(3);
-      // 3000 entries and 256 generation keys over 3 masters: none holds less than a sixth.
+      // 3000 entries and 64 generation keys over 3 masters: none holds less than a sixth.
       for (const size of sizes) expect(size).toBeGreaterThan(500);
       const { hits } = await cache.getMany(rows.map((r) => r.name));
       expect(hits.size).toBe(3000);

@@ -4,9 +4,12 @@
 // otherwise), and the merge script reads a generation key beside the domain
 // keys. So domains are spread over `groups` slot groups, each with its own
 // generation key, tied together by a hash tag: `ca:{17}gen` and
-// `ca:{17}d:example.com` live in one slot. 256 groups spread the cache over the
-// masters (and let a cluster grow to as many masters) while a flush's merge
-// stays a few script calls per group; one hash tag for every domain would put
+// `ca:{17}d:example.com` live in one slot. 64 groups (CLUSTER_SLOT_GROUPS) spread
+// the cache evenly over the masters (21/22/21 of them on a three-master cluster
+// with the default slot ranges) and let it grow to 64 masters, while a flush's
+// merge of 1000 rows stays some 64 script calls and a lookup of 100 domains some
+// 50 MGETs (256 groups measured about 4× the calls per merge and made flushes
+// under load lag: docs/benchmarks.md). One hash tag for every domain would put
 // the whole cache on one master.
 //
 // With groups = 1 (a single Redis) there is no hash tag: the keys are

@@ -35,7 +35,7 @@ import { KeyLayout } from './key-layout';
 import { MERGE_SCRIPT } from './scripts';
 
 /** Slot groups on a cluster (key-layout.ts); one Redis needs one. */
-export const CLUSTER_SLOT_GROUPS = 256;
+export const CLUSTER_SLOT_GROUPS = 64;
 
 export interface RedisStatusCacheOptions {
   /** One Redis (redis:// or rediss://); give either this or clusterNodes. */
