@@ -32,6 +32,10 @@ export const CONFIG_SCHEMA = {
   EMBEDDED_PG_DIR: optional(text({ accepts: 'a directory for the embedded PostgreSQL data (default .data/postgres)' })),
   CACHE: oneOf(['none', 'redis'] as const, 'none'),
   REDIS_URL: url(['redis:', 'rediss:'], { default: 'redis://127.0.0.1:6379', secret: true }),
+  // Set: CACHE=redis uses a Redis Cluster through these seed nodes, and REDIS_URL is not used.
+  REDIS_CLUSTER_NODES: optional(
+    text({ pattern: /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, accepts: 'Redis Cluster nodes as host:port,host:port,…' }),
+  ),
   CACHE_TTL_S: int({ min: 1, max: 30 * 24 * 3600, default: 3600 }),
   CACHE_TIMEOUT_MS: int({ min: 1, max: 10_000, default: 50 }),
   ACK_MODE: oneOf(['durable', 'buffered'] as const, 'durable'),

@@ -23,6 +23,10 @@ describe('start-up configuration', () => {
     [{ STORE: 'mongo' }, /^invalid configuration: STORE="mongo", expected one of postgres, memory$/],
     [{ FLUSH_INTERVAL_MS: '-5' }, /^invalid configuration: FLUSH_INTERVAL_MS="-5", expected an integer from 1 to 60000$/],
     [
+      { REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2' },
+      /^invalid configuration: REDIS_CLUSTER_NODES="10.0.0.1:7000,10.0.0.2", expected Redis Cluster nodes as host:port,host:port,…$/,
+    ],
+    [
       { STORE: 'postgres', FLUSH_CONCURRENCY: '8', DATABASE_POOL_SIZE: '4' },
       /^invalid configuration: FLUSH_CONCURRENCY=8 is more than DATABASE_POOL_SIZE=4: each flush in flight needs a connection of the pool$/,
     ],
