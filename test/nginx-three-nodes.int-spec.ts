@@ -1,4 +1,5 @@
-// Three service processes (the compiled server) against one database, behind a
+// Three service processes (the compiled server) against one database (the
+// Citus coordinator of the test cluster), behind a
 // real nginx running deploy/nginx/nginx.conf: the reference event distribution
 // (create-events) sent through nginx is counted exactly — every domain's counts
 // and status, read through nginx and straight from the database — with no
@@ -12,6 +13,7 @@ import { Options, withDefaults } from '../app/cmd/create-events/options';
 import { Report } from '../app/cmd/create-events/report';
 import { classify } from '../business/models';
 import { closeAgent, request } from './support/http';
+import { createCitusTestDatabase } from './support/citus';
 import { TestNginx } from './support/nginx';
 import { createTestDatabase, dropTestDatabase } from './support/postgres';
 import { TestRedisCluster } from './support/redis-cluster';
@@ -21,12 +23,14 @@ const THRESHOLD = 1000;
 // A run of 20,000 events through nginx took 15–45 s on the shared 2-core test machine.
 const RUN_TIMEOUT_MS = 240_000;
 
-/**
- * The one database the three nodes share. Plain PostgreSQL here; the lead
- * switches this to the Citus coordinator (startTestCitus() of
- * test/support/citus.ts) once that support is merged.
- */
+/** The one database the three nodes share: a database on the Citus cluster's coordinator. */
 async function startDatabaseForNodes(name: string): Promise<{ url: string; destroy(): Promise<void> }> {
+  // The cluster (and with it the database) is removed by jest's global teardown.
+  return { url: await createCitusTestDatabase(name), destroy: async () => undefined };
+}
+
+/** A plain PostgreSQL database, for the test of nginx's retries (no database behaviour under test). */
+async function startPlainDatabase(name: string): Promise<{ url: string; destroy(): Promise<void> }> {
   const url = await createTestDatabase(name);
   return { url, destroy: () => dropTestDatabase(url) };
 }
@@ -172,7 +176,7 @@ describe('nginx retry policy', () => {
   let crasher: Crasher;
 
   beforeAll(async () => {
-    database = await startDatabaseForNodes('nginx_retry_test');
+    database = await startPlainDatabase('nginx_retry_test');
     node = await ServiceProcess.start({ STORE: 'postgres', DATABASE_URL: database.url, DATABASE_POOL_SIZE: '4', OTEL_SDK_DISABLED: 'true' });
     crasher = await Crasher.start();
   }, 120_000);
