@@ -4,7 +4,7 @@ import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@n
 import { ConfigModule } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { CounterStore, StatusCache } from '../business/ports';
-import { IngestService, LookupService } from '../business/services';
+import { IdempotentBatchService, IngestService, LookupService } from '../business/services';
 import { loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
 import { cacheOf, withCache } from './cache';
@@ -12,8 +12,10 @@ import { APP_CONFIG, AppConfig } from './config';
 import { DomainsController } from './handlers/domains.http.controller';
 import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
+import { KeyedBatchHandler } from './handlers/idempotent-batch';
 import { MetricsController } from './handlers/metrics.http.controller';
 import { ServiceMetrics } from './metrics/service-metrics';
+import { createIdempotentBatchService, IdempotencyLifecycle } from './idempotency';
 import { createCounterStore } from './stores';
 import { createFlushSpans, traceLogOptions, tracingModules } from './tracing/wiring';
 
@@ -114,6 +116,13 @@ export class AppModule {
             new LookupService(store, ingest, config.CATCHALL_THRESHOLD),
           inject: [CounterStore, IngestService],
         },
+        {
+          provide: IdempotentBatchService,
+          useFactory: (store: CounterStore, metrics: ServiceMetrics) => createIdempotentBatchService(store, config, metrics),
+          inject: [CounterStore, ServiceMetrics],
+        },
+        KeyedBatchHandler,
+        IdempotencyLifecycle,
         Lifecycle,
       ],
     };

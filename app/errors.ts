@@ -1,8 +1,11 @@
 // Maps the business core's named errors to HTTP answers (DESIGN §2): overload,
 // unconfirmed writes and shutdown are 503 with Retry-After.
 import { errorAnswer, HttpErrorAnswer } from '../foundation/http/http-error';
+import { IdempotencyKeysFullError } from '../business/ports';
 import {
   AckTimeoutError,
+  IdempotencyKeyInFlightError,
+  IdempotencyKeyReusedError,
   NotStoredError,
   OverloadedError,
   ShuttingDownError,
@@ -14,6 +17,9 @@ export function mapBusinessError(err: unknown): HttpErrorAnswer | undefined {
   if (err instanceof AckTimeoutError || err instanceof NotStoredError) return unavailable(err.message, 1);
   if (err instanceof ShuttingDownError) return unavailable(err.message, 1);
   if (err instanceof StoreUnavailableError) return unavailable('the counter store is unavailable, retry later', 1);
+  if (err instanceof IdempotencyKeysFullError) return unavailable(err.message, 1);
+  if (err instanceof IdempotencyKeyReusedError) return errorAnswer(422, err.message);
+  if (err instanceof IdempotencyKeyInFlightError) return { ...errorAnswer(409, err.message), headers: { 'retry-after': '1' } };
   return undefined;
 }
 

@@ -13,18 +13,22 @@ import {
   UnsupportedMediaTypeException,
   Post,
   Put,
+  Res,
 } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { isEventType, parseDomainName } from '../../business/models';
 import { IngestService } from '../../business/services';
 import { APP_CONFIG, AppConfig } from '../config';
 import { TraceLink } from '../tracing/trace-link.decorator';
 import { describe, parseJsonBatch, parseNdjsonBatch } from './event-batch';
+import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, KeyedBatchHandler } from './idempotent-batch';
 
 @Controller('events')
 export class EventsController {
   constructor(
     private readonly ingest: IngestService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly keyed: KeyedBatchHandler,
   ) {}
 
   @Put(':domain/:type')
@@ -50,7 +54,9 @@ export class EventsController {
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
     @TraceLink() trace: unknown,
-  ): Promise<{ accepted: number }> {
+    @Headers(IDEMPOTENCY_KEY_HEADER) idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
     const max = this.config.MAX_BATCH_EVENTS;
     const ndjson = isNdjson(contentType);
     if (!ndjson && !isJson(contentType)) {
@@ -58,11 +64,14 @@ export class EventsController {
         'unsupported Content-Type: send application/json or application/x-ndjson',
       );
     }
+    const key = idempotencyKeyOf(idempotencyKey);
     const result = ndjson ? parseNdjsonBatch(typeof body === 'string' ? body : '', max) : parseJsonBatch(body, max);
     if (!result.ok) {
       if (result.tooMany) throw new PayloadTooLargeException(result.message);
       throw new BadRequestException({ message: result.message, invalid: result.invalid, errors: result.errors });
     }
+    // A keyed batch is applied once, in one transaction with its key (not through the pending map).
+    if (key !== undefined) return this.keyed.answer(key, ndjson ? 'application/x-ndjson' : 'application/json', result.events, reply);
     const stored = this.ingest.recordMany(result.events, trace);
     if (stored) await stored;
     return { accepted: result.events.length };
