@@ -4,10 +4,9 @@
 // cannot happen; across nodes there is nothing to share (STORE=memory is a
 // single-node store).
 //
-// Keys are kept in insertion order, and every key has the same TTL, so the
-// oldest keys are the first to expire: pruning walks from the front and stops
-// at the first live key. Past maxKeys live keys, new keys are refused (503)
-// rather than forgetting live ones, which would break the at-most-once promise.
+// Pruning walks the whole map (at most maxKeys entries, once a minute: a few
+// milliseconds). Past maxKeys live keys, new keys are refused (503) rather
+// than forgetting live ones, which would break the at-most-once promise.
 import { CounterStore, IdempotencyKeysFullError, IdempotentBatchStore, KeyedBatch, KeyedOutcome, StoredAnswer } from '../../ports';
 
 export const DEFAULT_MAX_KEYS = 100_000;
@@ -84,7 +83,7 @@ export class MemoryIdempotentBatchStore extends IdempotentBatchStore {
     for (const [key, entry] of this.keys) {
       if (removed >= limit) break;
       if (entry.applying) continue;
-      if (entry.expiresAt > now) break; // every later key expires later still
+      if (entry.expiresAt > now) continue;
       this.keys.delete(key);
       removed++;
     }
