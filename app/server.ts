@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import { JsonErrorFilter } from '../foundation/http/error-filter';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../foundation/http/request-id';
+import { retryAfterOnClose } from '../foundation/http/retry-after-on-close';
 import { Metrics } from '../foundation/metrics/metrics';
 import { AppModule } from './app.module';
 import { AppConfig, describeConfig } from './config';
@@ -35,6 +36,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
   const fastify = app.getHttpAdapter().getInstance();
   traceServer(fastify);
+  retryAfterOnClose(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     (request.raw as IncomingMessage & { id?: string }).id = String(request.id);
     void reply.header(REQUEST_ID_HEADER, request.id);

@@ -1,12 +1,12 @@
-// The service with CACHE=redis while Redis dies under load and comes back,
+// Fault: Redis killed. The service with CACHE=redis while Redis dies under load and comes back,
 // through real HTTP: no 5xx, every count right (each writer checks its own
 // domains after every acknowledged event), readiness stays 200 with the cache
 // reported degraded, and once Redis is back the cache serves hits again.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startServer } from '../app/main';
-import { RunningServer } from '../app/server';
-import { closeAgent, request } from './support/http';
-import { TestRedis } from './support/redis';
+import { startServer } from '../../app/main';
+import { RunningServer } from '../../app/server';
+import { closeAgent, request } from '../support/http';
+import { TestRedis } from '../support/redis';
 
 let redis: TestRedis;
 let server: RunningServer;
@@ -42,12 +42,14 @@ interface Load {
   problems: string[];
   requests: number;
   slowestMs: number;
+  puts: number;
+  acked: number;
 }
 
 /** Writers that each own some domains, send events and read them back after every 204. */
 function startLoad(workers: number, tag: string): Load {
   let running = true;
-  const load: Load = { problems: [], requests: 0, slowestMs: 0, stop: async () => undefined };
+  const load: Load = { problems: [], requests: 0, slowestMs: 0, puts: 0, acked: 0, stop: async () => undefined };
   const timed = async <T>(p: Promise<T>): Promise<T> => {
     const t0 = Date.now();
     const r = await p;
@@ -63,7 +65,9 @@ function startLoad(workers: number, tag: string): Load {
       const i = step % domains.length;
       const type = step % 7 === 6 ? 'bounced' : 'delivered';
       step++;
+      load.puts++;
       const put = await timed(request(server.url, 'PUT', `/events/${domains[i]}/${type}`));
+      if (put.status === 204) load.acked++;
       if (put.status !== 204) {
         load.problems.push(`PUT ${domains[i]} answered ${put.status}: ${put.text}`);
         continue;
@@ -100,6 +104,7 @@ function startLoad(workers: number, tag: string): Load {
 describe('CACHE=redis when Redis fails', () => {
   it('keeps ingest and lookups right while Redis is down, and uses the cache again after', async () => {
     const load = startLoad(16, 'outage');
+    let duringOutage = 0;
     try {
       await sleep(700);
       expect(await metric('catchall_cache_lookups_total', 'result="hit"')).toBeGreaterThan(0);
@@ -109,7 +114,8 @@ describe('CACHE=redis when Redis fails', () => {
       await redis.kill();
       const requestsBefore = load.requests;
       await sleep(1500);
-      expect(load.requests - requestsBefore).toBeGreaterThan(100);
+      duringOutage = load.requests - requestsBefore;
+      expect(duringOutage).toBeGreaterThan(100);
       expect(await metric('catchall_cache_breaker_state', '')).toBeGreaterThanOrEqual(1); // open (or probing)
       // Which call fails first (a lookup or a flush's merge) depends on timing;
       // after a failed merge the node reads only from the store.
@@ -145,6 +151,11 @@ describe('CACHE=redis when Redis fails', () => {
     } finally {
       await load.stop();
     }
+    console.log(
+      `[fault redis-killed] requests ${load.requests} (${duringOutage} in the first 1.5 s with Redis down): PUT sent ${load.puts}, ` +
+        `acknowledged ${load.acked}, every acknowledged count read back exactly (problems ${load.problems.length}), ` +
+        `slowest request ${load.slowestMs} ms`,
+    );
     expect(load.problems.slice(0, 10)).toEqual([]);
     // A dead Redis costs a request at most CACHE_TIMEOUT_MS per cache call, not seconds.
     expect(load.slowestMs).toBeLessThan(1000);
