@@ -34,8 +34,8 @@ export function createIdempotentBatchService(
     {
       ttlSeconds: config.IDEMPOTENCY_TTL_S,
       waitMs: config.ACK_TIMEOUT_MS,
-      // Each keyed batch in flight holds a connection; leave room for flushes and reads.
-      maxInFlight: Math.max(1, config.DATABASE_POOL_SIZE),
+      // Each keyed batch in flight holds a pooled connection: leave the flushes theirs.
+      maxInFlight: Math.max(1, config.DATABASE_POOL_SIZE - config.FLUSH_CONCURRENCY),
     },
     {
       eventsAccepted: (type, n) => metrics.eventsAccepted(type, n),

@@ -104,7 +104,7 @@ function startLoad(workers: number, tag: string): Load {
 describe('CACHE=redis when Redis fails', () => {
   it('keeps ingest and lookups right while Redis is down, and uses the cache again after', async () => {
     const load = startLoad(16, 'outage');
-    let duringOutage = 0;
+    let duringOutage: number;
     try {
       await sleep(700);
       expect(await metric('catchall_cache_lookups_total', 'result="hit"')).toBeGreaterThan(0);

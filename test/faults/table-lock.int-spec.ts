@@ -37,7 +37,7 @@ it('stays bounded and honest while the domains table is locked for 20 s', async 
   const load = startLoad({ url: service.url, domains, workers: 32 });
   const locker = new Client({ connectionString: databaseUrl });
   await locker.connect();
-  let rssBefore = 0;
+  let rssBefore: number;
   let rssMax = 0;
   let backlogMax = 0;
   let lockedAt = 0;

@@ -31,12 +31,11 @@ export class PgProxy {
   ) {}
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<PgProxy> {
-    let proxy: PgProxy | undefined;
-    const server = net.createServer((client) => proxy?.connect(client, targetHost, targetPort));
+    const holder: { proxy?: PgProxy } = {};
+    const server = net.createServer((client) => holder.proxy?.connect(client, targetHost, targetPort));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address() as net.AddressInfo;
-    proxy = new PgProxy(server, address.port);
-    return proxy;
+    holder.proxy = new PgProxy(server, (server.address() as net.AddressInfo).port);
+    return holder.proxy;
   }
 
   /** `databaseUrl` with its host and port replaced by the proxy's. */

@@ -113,3 +113,12 @@ export function figures(name: string, tally: Tally, stored: Stored, extra = ''):
   console.log(line);
   return line;
 }
+
+/** Waits until the load has `n` acknowledgements (so a fault hits a loaded service however slow the machine is). */
+export async function untilAcked(tally: Tally, n: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (total(tally.acked) < n) {
+    if (Date.now() > deadline) throw new Error(`only ${total(tally.acked)} of ${n} events acknowledged in ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
