@@ -118,8 +118,9 @@ export class AppModule {
         },
         {
           provide: IdempotentBatchService,
-          useFactory: (store: CounterStore, metrics: ServiceMetrics) => createIdempotentBatchService(store, config, metrics),
-          inject: [CounterStore, ServiceMetrics],
+          useFactory: (store: CounterStore, metrics: ServiceMetrics, registry: Metrics) =>
+            createIdempotentBatchService(store, config, metrics, registry),
+          inject: [CounterStore, ServiceMetrics, Metrics],
         },
         KeyedBatchHandler,
         IdempotencyLifecycle,

@@ -11,6 +11,8 @@ import { CachedIdempotentBatchStore } from '../business/adapters/redis-cache/cac
 import { CounterStore, IdempotentBatchStore } from '../business/ports';
 import { IdempotentBatchService } from '../business/services';
 import { AppConfig } from './config';
+import { Metrics } from '../foundation/metrics/metrics';
+import { IdempotencyMetrics } from './metrics/idempotency-metrics';
 import { ServiceMetrics } from './metrics/service-metrics';
 
 export function createIdempotentBatchStore(store: CounterStore): IdempotentBatchStore {
@@ -27,8 +29,10 @@ export function createIdempotentBatchService(
   store: CounterStore,
   config: AppConfig,
   metrics: ServiceMetrics,
+  registry: Metrics,
 ): IdempotentBatchService {
   const logger = new Logger('Idempotency');
+  const series = new IdempotencyMetrics(registry);
   const service = new IdempotentBatchService(
     createIdempotentBatchStore(store),
     {
@@ -39,7 +43,11 @@ export function createIdempotentBatchService(
     },
     {
       eventsAccepted: (type, n) => metrics.eventsAccepted(type, n),
-      pruned: (n) => logger.debug(`deleted ${n} expired idempotency keys`),
+      outcome: (o) => series.outcome(o),
+      pruned: (n) => {
+        series.keysPruned(n);
+        logger.debug(`deleted ${n} expired idempotency keys`);
+      },
       pruneFailed: (err) => logger.warn(`deleting expired idempotency keys failed: ${err instanceof Error ? err.message : String(err)}`),
     },
   );

@@ -86,6 +86,15 @@ describe('idempotent batches (memory store)', () => {
     expect((await request(server.url, 'GET', '/domains/race.com')).body).toMatchObject({ delivered: 5 });
   });
 
+  it('counts keyed requests by outcome in /metrics', async () => {
+    const text = (await request(server.url, 'GET', '/metrics')).text;
+    const value = (outcome: string) =>
+      Number(new RegExp(`^catchall_idempotent_batches_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    expect(value('applied')).toBeGreaterThanOrEqual(4);
+    expect(value('replayed')).toBeGreaterThanOrEqual(21);
+    expect(value('reused')).toBe(2);
+  });
+
   it('leaves unkeyed batches as they were (each one counted)', async () => {
     for (let i = 0; i < 2; i++) expect((await request(server.url, 'POST', '/events', events('plain.com', 2))).status).toBe(200);
     expect((await request(server.url, 'GET', '/domains/plain.com')).body).toMatchObject({ delivered: 4 });

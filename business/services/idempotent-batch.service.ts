@@ -55,10 +55,21 @@ export interface KeyedAnswer extends StoredAnswer {
   replayed: boolean;
 }
 
+export type KeyedRequestOutcome =
+  | 'applied'
+  | 'replayed'
+  | 'reused' // 422
+  | 'in_flight' // 409
+  | 'timeout' // 503, may still be applied
+  | 'overloaded' // 503, not applied
+  | 'shutting_down'
+  | 'not_stored';
+
 export interface IdempotentBatchObserver {
   /** Events of a keyed batch that was applied (not replayed). */
   eventsAccepted?(type: EventType, n: number): void;
-  replayed?(): void;
+  /** How each keyed request ended. */
+  outcome?(outcome: KeyedRequestOutcome): void;
   pruned?(keys: number): void;
   pruneFailed?(err: unknown): void;
 }
@@ -89,6 +100,17 @@ export class IdempotentBatchService {
    * the same key with another fingerprint is IdempotencyKeyReusedError.
    */
   async submit(key: string, fingerprint: string, events: ReadonlyArray<{ domain: string; type: EventType }>): Promise<KeyedAnswer> {
+    try {
+      const answer = await this.run(key, fingerprint, events);
+      this.observer.outcome?.(answer.replayed ? 'replayed' : 'applied');
+      return answer;
+    } catch (err) {
+      this.observer.outcome?.(outcomeOf(err));
+      throw err;
+    }
+  }
+
+  private async run(key: string, fingerprint: string, events: ReadonlyArray<{ domain: string; type: EventType }>): Promise<KeyedAnswer> {
     if (this.closed) throw new ShuttingDownError();
     const deadline = Date.now() + this.opts.waitMs;
     for (let current = this.inFlight.get(key); current; current = this.inFlight.get(key)) {
@@ -129,7 +151,6 @@ export class IdempotentBatchService {
     }
     if (outcome.kind === 'applied') return { ...answer, replayed: false };
     if (outcome.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
-    this.observer.replayed?.();
     return { ...outcome.answer, replayed: true };
   }
 
@@ -182,6 +203,15 @@ export class IdempotentBatchService {
     if (delivered > 0) this.observer.eventsAccepted?.('delivered', delivered);
     if (events.length > delivered) this.observer.eventsAccepted?.('bounced', events.length - delivered);
   }
+}
+
+function outcomeOf(err: unknown): KeyedRequestOutcome {
+  if (err instanceof IdempotencyKeyReusedError) return 'reused';
+  if (err instanceof IdempotencyKeyInFlightError) return 'in_flight';
+  if (err instanceof AckTimeoutError) return 'timeout';
+  if (err instanceof OverloadedError || err instanceof IdempotencyKeysFullError) return 'overloaded';
+  if (err instanceof ShuttingDownError) return 'shutting_down';
+  return 'not_stored';
 }
 
 function toDeltas(events: ReadonlyArray<{ domain: string; type: EventType }>): Map<string, Counts> {
