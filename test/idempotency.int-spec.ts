@@ -9,6 +9,7 @@ import { RunningServer } from '../app/server';
 import { closeAgent, request } from './support/http';
 import { PgProxy } from './support/pg-proxy';
 import { createTestDatabase, storedCounts } from './support/postgres';
+import { TestRedis } from './support/redis';
 import { ensureBuilt, startServiceProcess } from './support/service-process';
 
 afterAll(() => closeAgent());
@@ -98,6 +99,33 @@ describe('idempotent batches (memory store)', () => {
   it('leaves unkeyed batches as they were (each one counted)', async () => {
     for (let i = 0; i < 2; i++) expect((await request(server.url, 'POST', '/events', events('plain.com', 2))).status).toBe(200);
     expect((await request(server.url, 'GET', '/domains/plain.com')).body).toMatchObject({ delivered: 4 });
+  });
+});
+
+describe('idempotent batches with CACHE=redis', () => {
+  it('merges a keyed batch into the cache, so a cached domain does not answer from before it', async () => {
+    const redis = await TestRedis.start();
+    const server = await startServer({ STORE: 'memory', CACHE: 'redis', REDIS_URL: redis.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+    try {
+      expect((await request(server.url, 'PUT', '/events/cached.com/delivered')).status).toBe(204);
+      // Read until the cache holds the domain (the read-through fill is not awaited).
+      const deadline = Date.now() + 5_000;
+      let hits = 0;
+      while (hits === 0 && Date.now() < deadline) {
+        await request(server.url, 'GET', '/domains/cached.com');
+        const m = /^catchall_cache_lookups_total\{result="hit"\} (\d+)/m.exec((await request(server.url, 'GET', '/metrics')).text);
+        hits = Number(m?.[1] ?? 0);
+        if (hits === 0) await sleep(20);
+      }
+      expect(hits).toBeGreaterThan(0);
+      const res = await request(server.url, 'POST', '/events', events('cached.com', 1, 'bounced'), keyed('cached-1'));
+      expect(res.status).toBe(200);
+      const got = await request(server.url, 'GET', '/domains/cached.com');
+      expect(got.body).toEqual({ domain: 'cached.com', status: 'not catch-all', delivered: 1, bounced: 1 });
+    } finally {
+      await server.close();
+      await redis.stop();
+    }
   });
 });
 
