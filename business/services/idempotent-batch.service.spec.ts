@@ -10,7 +10,6 @@ import {
   IdempotencyKeyInFlightError,
   IdempotencyKeyReusedError,
   NotStoredError,
-  OverloadedError,
   ShuttingDownError,
 } from './errors';
 import { IdempotentBatchService } from './idempotent-batch.service';
@@ -55,7 +54,7 @@ describe('IdempotentBatchService', () => {
   });
 
   it('refuses the key with another fingerprint, before and after the first one is stored', async () => {
-    const { service, counters } = setup();
+    const { service, counters } = setup({ waitMs: 5_000 });
     counters.closeGate();
     const first = service.submit('k', 'fp-1', ev('a.com', 1));
     await expect(service.submit('k', 'fp-2', ev('a.com', 5))).rejects.toThrow(IdempotencyKeyReusedError);
@@ -96,14 +95,24 @@ describe('IdempotentBatchService', () => {
     expect(await read('d.com')).toEqual({ delivered: 1, bounced: 0 });
   });
 
-  it('bounds the keyed batches in flight, and refuses new ones once closed', async () => {
-    const { service, counters } = setup({ maxInFlight: 2, waitMs: 1_000 });
+  it('bounds the keyed batches in flight: more wait for a slot, up to waitMs, then 503', async () => {
+    const { service, counters, read } = setup({ maxInFlight: 2, waitMs: 300 });
     counters.closeGate();
-    const a = service.submit('a', 'fp', ev('e.com', 1));
-    const b = service.submit('b', 'fp', ev('e.com', 1));
-    await expect(service.submit('c', 'fp', ev('e.com', 1))).rejects.toThrow(OverloadedError);
-    counters.release();
+    // a and b time out (503), but their store calls run on and hold the slots.
+    const a = expect(service.submit('a', 'fp', ev('e.com', 1))).rejects.toThrow(AckTimeoutError);
+    const b = expect(service.submit('b', 'fp', ev('e.com', 1))).rejects.toThrow(AckTimeoutError);
+    // No slot frees within waitMs: a 503 (overloaded, or not confirmed: the same deadline), never applied.
+    await expect(service.submit('c', 'fp', ev('e.com', 1))).rejects.toThrow(/retry later/);
     await Promise.all([a, b]);
+    const d = service.submit('d', 'fp', ev('e.com', 1)); // waits for a slot
+    await sleep(20);
+    counters.release();
+    expect((await d).replayed).toBe(false);
+    expect(await read('e.com')).toEqual({ delivered: 3, bounced: 0 }); // a, b and d; never c
+  });
+
+  it('refuses new batches once closed', async () => {
+    const { service } = setup();
     await service.close();
     await expect(service.submit('d', 'fp', ev('e.com', 1))).rejects.toThrow(ShuttingDownError);
   });
