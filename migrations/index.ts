@@ -4,5 +4,11 @@
 import { CreateDomains1795470000000 } from './1795470000000-create-domains';
 import { CreateFlushFences1795470000001 } from './1795470000001-create-flush-fences';
 import { DistributeOnCitus1795470000002 } from './1795470000002-distribute-on-citus';
+import { CreateIdempotencyKeys1795470000005 } from './1795470000005-create-idempotency-keys';
 
-export const MIGRATIONS = [CreateDomains1795470000000, CreateFlushFences1795470000001, DistributeOnCitus1795470000002];
+export const MIGRATIONS = [
+  CreateDomains1795470000000,
+  CreateFlushFences1795470000001,
+  DistributeOnCitus1795470000002,
+  CreateIdempotencyKeys1795470000005,
+];

@@ -160,7 +160,7 @@ describe('migrations', () => {
   const tables = async () =>
     (
       await ds.query<{ table_name: string }[]>(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences') ORDER BY 1",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences', 'idempotency_keys') ORDER BY 1",
       )
     ).map((r) => r.table_name);
 
@@ -175,7 +175,7 @@ describe('migrations', () => {
     } finally {
       await other.destroy();
     }
-    expect(await tables()).toEqual(['domains', 'flush_fences']);
+    expect(await tables()).toEqual(['domains', 'flush_fences', 'idempotency_keys']);
     expect((await migrationStatus(ds)).every((m) => m.applied)).toBe(true);
 
     const columns = await ds.query<{ column_name: string; data_type: string; is_nullable: string }[]>(
@@ -188,6 +188,7 @@ describe('migrations', () => {
       { column_name: 'updated_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
     ]);
 
+    expect(await migrateDown(ds)).toBe('CreateIdempotencyKeys1795470000005');
     expect(await migrateDown(ds)).toBe('DistributeOnCitus1795470000002');
     expect(await migrateDown(ds)).toBe('CreateFlushFences1795470000001');
     expect(await migrateDown(ds)).toBe('CreateDomains1795470000000');
@@ -197,7 +198,7 @@ describe('migrations', () => {
 
     // And again, from scratch.
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
-    expect(await tables()).toEqual(['domains', 'flush_fences']);
+    expect(await tables()).toEqual(['domains', 'flush_fences', 'idempotency_keys']);
   });
 });
 
@@ -317,11 +318,13 @@ describe('migrate command', () => {
         'applied CreateDomains1795470000000',
         'applied CreateFlushFences1795470000001',
         'applied DistributeOnCitus1795470000002',
+        'applied CreateIdempotencyKeys1795470000005',
         'nothing to apply',
         '[X] CreateDomains1795470000000',
         '[X] CreateFlushFences1795470000001',
         '[X] DistributeOnCitus1795470000002',
-        'reverted DistributeOnCitus1795470000002',
+        '[X] CreateIdempotencyKeys1795470000005',
+        'reverted CreateIdempotencyKeys1795470000005',
         '',
       ].join('\n'),
     );

@@ -123,7 +123,8 @@ export class PostgresCounterStore extends CounterStore {
   }
 
   private constructor(
-    private readonly dataSource: DataSource,
+    /** Public for the idempotent-batch store, which shares the pool. */
+    readonly dataSource: DataSource,
     /** Prefix of this store's rows in flush_fences (one per lane: node:0, node:1, ...). */
     readonly node: string,
     private readonly observer: PostgresStoreObserver,
