@@ -225,6 +225,15 @@ describe('migrations on citus', () => {
       )
     ).map((r) => `${r.t}:${r.method}:${r.col ?? ''}`);
 
+  const layoutOf = async (table: string) =>
+    (
+      await ds.query<{ t: string; method: string; col: string | null }[]>(
+        `SELECT logicalrelid::text AS t, partmethod AS method, column_to_column_name(logicalrelid, partkey) AS col
+         FROM pg_dist_partition WHERE logicalrelid::text = $1`,
+        [table],
+      )
+    ).map((r) => `${r.t}:${r.method}:${r.col ?? ''}`);
+
   it('distribute domains by name and flush_fences by node, concurrently from two nodes, and revert', async () => {
     const other = dataSource(1, migUrl);
     await other.initialize();
@@ -255,11 +264,13 @@ describe('migrations on citus', () => {
       await runner.release();
     }
 
+    expect(await layoutOf('idempotency_keys')).toEqual(['idempotency_keys:h:key']);
+    expect(await migrateDown(ds)).toBe('CreateIdempotencyKeys1795470000005');
     expect(await migrateDown(ds)).toBe('DistributeOnCitus1795470000002');
     expect(await layout()).toEqual([]);
-    expect(await migrateUp(ds)).toEqual(['DistributeOnCitus1795470000002']);
+    expect(await migrateUp(ds)).toEqual(['DistributeOnCitus1795470000002', 'CreateIdempotencyKeys1795470000005']);
     expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node']);
-    for (let i = 0; i < 3; i++) expect(await migrateDown(ds)).toBeDefined();
+    for (let i = 0; i < MIGRATIONS.length; i++) expect(await migrateDown(ds)).toBeDefined();
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
     expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node']);
   });

@@ -4,6 +4,9 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port';
+import { request } from './http';
 
 const root = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(root, 'dist/app/main.js');
@@ -27,10 +30,12 @@ export function ensureBuilt(): void {
   if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
 }
 
-/** Starts the service with `env` (on top of this process's environment) and waits until it listens. */
+/** Starts the service with `env` (on top of this process's environment) on a free port and waits until it is live. */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceChild> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -43,21 +48,18 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
   const reap = () => child.kill('SIGKILL');
   process.once('exit', reap);
   void exited.then(() => process.off('exit', reap));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the service did not start: ${out}`)), 30_000);
-    const look = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout?.on('data', look);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`the service exited at start: ${out}`));
-    });
-  });
+  // Live once /health/live answers (whatever LOG_LEVEL hides from its output).
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the service exited at start: ${out}`);
+    const live = await request(url, 'GET', '/health/live').catch(() => undefined);
+    if (live?.status === 200) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the service did not start: ${out}`);
+    }
+    await sleep(50);
+  }
   return {
     url,
     pid: child.pid as number,
