@@ -8,7 +8,7 @@ import { keyValueText } from '../foundation/tracing/otel-env';
 import { SAMPLER_NAMES } from '../foundation/tracing/sampler';
 
 /** What a key may do: `write` records events (and may read); `read` only reads. */
-export const SCOPES = ['write', 'read'] as const;
+const SCOPES = ['write', 'read'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 function apiKeys(): EnvVar<ApiKey<Scope>[]> {
@@ -20,7 +20,7 @@ function apiKeys(): EnvVar<ApiKey<Scope>[]> {
   };
 }
 
-export const CONFIG_SCHEMA = {
+const CONFIG_SCHEMA = {
   PORT: int({ min: 0, max: 65535, default: 3000 }),
   HOST: text({ default: '0.0.0.0', accepts: 'an address to listen on, like 0.0.0.0 or 127.0.0.1' }),
   STORE: oneOf(['postgres', 'memory'] as const, 'postgres'),

@@ -5,7 +5,7 @@ import { LookupService } from '../../business/services';
 import { describeValue } from '../../foundation/http/describe-value';
 import { ItemError, MAX_REPORTED } from './event-batch';
 
-export const MAX_LOOKUP_DOMAINS = 1000;
+const MAX_LOOKUP_DOMAINS = 1000;
 
 @Controller('domains')
 export class DomainsController {

@@ -16,7 +16,7 @@ import { IngestService } from '../../business/services';
 import { withTimeout } from '../../foundation/health/with-timeout';
 
 /** Readiness fails once the backlog reaches this share of MAX_PENDING_EVENTS. */
-export const READY_BACKLOG_SHARE = 0.9;
+const READY_BACKLOG_SHARE = 0.9;
 const PROBE_TIMEOUT_MS = 1000;
 
 @Controller('health')

@@ -7,8 +7,8 @@
 // `0x7f.0.0.1` and fullwidth digits all become 127.0.0.1).
 import { domainToASCII, domainToUnicode } from 'node:url';
 
-export const MAX_DOMAIN_LENGTH = 253;
-export const MAX_LABEL_LENGTH = 63;
+const MAX_DOMAIN_LENGTH = 253;
+const MAX_LABEL_LENGTH = 63;
 
 /** A normalised, valid domain name. The brand keeps raw strings out by type. */
 export type DomainName = string & { readonly __brand: 'DomainName' };

@@ -3,7 +3,7 @@
 // the response.
 import { STATUS_CODES } from 'node:http';
 
-export interface HttpErrorBody {
+interface HttpErrorBody {
   statusCode: number;
   error: string;
   message: string;

@@ -39,7 +39,7 @@ export function keyValueText(opts: { secret?: boolean } = {}): EnvVar<string> {
   };
 }
 
-export const DEFAULT_OTLP_HTTP_ENDPOINT = 'http://localhost:4318';
+const DEFAULT_OTLP_HTTP_ENDPOINT = 'http://localhost:4318';
 
 /**
  * The traces URL per the OTLP exporter spec: the signal-specific variable is

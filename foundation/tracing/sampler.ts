@@ -72,7 +72,7 @@ export function createSampling(name: SamplerName, ratio: number, maxPerSecond = 
 }
 
 /** At most `perSecond` takes a second, in bursts of up to one second's worth. */
-export class TokenBucket {
+class TokenBucket {
   private tokens: number;
   private last = Date.now();
 
@@ -99,7 +99,7 @@ export class TokenBucket {
  * tokens; the rest are dropped. Keeps "sample everything" affordable: every
  * request made by hand is traced, a load test is not.
  */
-export class RateLimitedSampler implements Sampler {
+class RateLimitedSampler implements Sampler {
   constructor(
     private readonly base: Sampler,
     private readonly bucket: TokenBucket,
@@ -145,7 +145,7 @@ class PreSampledSampler implements Sampler {
 }
 
 /** Samples a root span that links to at least one sampled span; otherwise asks the wrapped sampler. */
-export class SampledLinksSampler implements Sampler {
+class SampledLinksSampler implements Sampler {
   constructor(private readonly base: Sampler) {}
 
   shouldSample(

@@ -15,7 +15,7 @@ export interface TraceBufferOptions {
   maxSpansPerTrace: number;
 }
 
-export const DEFAULT_TRACE_BUFFER_OPTIONS: TraceBufferOptions = { maxRecent: 50, maxSlowest: 20, maxSpansPerTrace: 200 };
+const DEFAULT_TRACE_BUFFER_OPTIONS: TraceBufferOptions = { maxRecent: 50, maxSlowest: 20, maxSpansPerTrace: 200 };
 
 /** Latency buckets of the summary table, in milliseconds (upper bounds; the last is open). */
 export const SUMMARY_BUCKETS_MS = [1, 10, 100, 1000] as const;

@@ -89,7 +89,7 @@ export async function stopSharedPostgres(): Promise<void> {
 }
 
 /** URL of the shared test server (from global-setup). */
-export function testServerUrl(): string {
+function testServerUrl(): string {
   const url = process.env[URL_ENV];
   if (!url) throw new Error(`${URL_ENV} is not set: run the integration tests through jest (global-setup starts PostgreSQL)`);
   return url;
@@ -140,7 +140,7 @@ export function assertTestDatabaseName(name: string): void {
   if (!/^[a-z0-9_]+$/i.test(name)) throw new Error(`test database name "${name}" must be letters, digits and _`);
 }
 
-export function databaseName(url: string): string {
+function databaseName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
 }
 

@@ -18,7 +18,7 @@ export interface PostgresSettings {
   onPoolError?: (err: Error) => void;
 }
 
-export const MIGRATIONS_TABLE = 'typeorm_migrations';
+const MIGRATIONS_TABLE = 'typeorm_migrations';
 
 export function createPostgresDataSource(s: PostgresSettings): DataSource {
   return new DataSource({

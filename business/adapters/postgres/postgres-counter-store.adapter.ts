@@ -340,12 +340,12 @@ export function toDomainCounts(row: CountRow): DomainCounts {
   return { name: row[0], delivered: toCount(row[1]), bounced: toCount(row[2]) };
 }
 
-export function toCounts(row: CountRow): Counts {
+function toCounts(row: CountRow): Counts {
   return { delivered: toCount(row[1]), bounced: toCount(row[2]) };
 }
 
 /** A bigint column (text from pg) as a number; counts past 2^53 would lose precision, so they fail loudly. */
-export function toCount(value: string): number {
+function toCount(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new RangeError(`count ${value} is beyond the exact range of a number`);
   return n;

@@ -36,7 +36,7 @@ import { ApplyOptions, CacheUnavailableError, CountDeltas, CounterStore, StatusC
 import { CacheObserver, WriteKind } from './cache-observer';
 
 /** Merges allowed to run at once; past that a flush's rows are not cached (and count as missed). */
-export const MAX_MERGES_IN_FLIGHT = 8;
+const MAX_MERGES_IN_FLIGHT = 8;
 
 export class CachedCounterStore extends CounterStore {
   readonly kind: string;
