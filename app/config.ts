@@ -20,6 +20,11 @@ function apiKeys(): EnvVar<ApiKey<Scope>[]> {
   };
 }
 
+/** Passed on as is; never shown in a log. */
+function secretText(): EnvVar<string> {
+  return { ...text({ accepts: 'a comma-separated list of key=value pairs' }), secret: true };
+}
+
 const CONFIG_SCHEMA = {
   PORT: int({ min: 0, max: 65535, default: 3000 }),
   HOST: text({ default: '0.0.0.0', accepts: 'an address to listen on, like 0.0.0.0 or 127.0.0.1' }),
@@ -86,21 +91,20 @@ const CONFIG_SCHEMA = {
   OTEL_SDK_DISABLED: bool(false),
   OTEL_SERVICE_NAME: optional(text({ accepts: 'a service name' })),
   OTEL_RESOURCE_ATTRIBUTES: optional(keyValueText()),
-  OTEL_TRACES_EXPORTER: optional(oneOf(['otlp', 'console', 'none'] as const)),
   OTEL_TRACES_SAMPLER: oneOf(SAMPLER_NAMES, 'parentbased_traceidratio'),
   OTEL_TRACES_SAMPLER_ARG: optional(decimal({ min: 0, max: 1 })),
-  OTEL_EXPORTER_OTLP_ENDPOINT: optional(url(['http:', 'https:'])),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(url(['http:', 'https:'])),
-  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(['http/protobuf', 'http/json'] as const, 'http/protobuf'),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optional(oneOf(['http/protobuf', 'http/json'] as const)),
-  OTEL_EXPORTER_OTLP_HEADERS: optional(keyValueText({ secret: true })),
-  OTEL_EXPORTER_OTLP_TRACES_HEADERS: optional(keyValueText({ secret: true })),
-  OTEL_EXPORTER_OTLP_TIMEOUT: int({ min: 1, max: 600_000, default: 10_000 }),
-  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: optional(int({ min: 1, max: 600_000 })),
-  OTEL_BSP_SCHEDULE_DELAY: int({ min: 1, max: 600_000, default: 5_000 }),
-  OTEL_BSP_EXPORT_TIMEOUT: int({ min: 1, max: 600_000, default: 30_000 }),
-  OTEL_BSP_MAX_QUEUE_SIZE: int({ min: 1, max: 1_000_000, default: 2_048 }),
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int({ min: 1, max: 1_000_000, default: 512 }),
+  // The exporters, their endpoints, protocols (grpc, http/protobuf, http/json),
+  // timeouts, OTEL_BSP_* and OTEL_PROPAGATORS are read by the OpenTelemetry SDK
+  // itself (app/tracing/setup.ts hands it the environment). These few are named
+  // here only for the defaults that depend on NODE_ENV, the configuration log
+  // line, and so that the headers (credentials) are masked in it.
+  OTEL_TRACES_EXPORTER: optional(text({ accepts: 'exporter names, like otlp or zipkin,console' })),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(text({ accepts: 'a URL' })),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(text({ accepts: 'a URL' })),
+  OTEL_EXPORTER_OTLP_PROTOCOL: optional(text({ accepts: 'grpc, http/protobuf or http/json' })),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optional(text({ accepts: 'grpc, http/protobuf or http/json' })),
+  OTEL_EXPORTER_OTLP_HEADERS: optional(secretText()),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: optional(secretText()),
   OTEL_LOG_LEVEL: oneOf(['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const, 'warn'),
 };
 

@@ -20,7 +20,7 @@ const TRACING_SHUTDOWN_MS = 2_000;
  */
 export async function startServer(env: Record<string, string | undefined>, telemetry?: Telemetry): Promise<RunningServer> {
   const config = loadAppConfig(env);
-  return start(config, telemetry ?? startTelemetry(config));
+  return start(config, telemetry ?? startTelemetry(config, env));
 }
 
 async function start(config: AppConfig, telemetry: Telemetry): Promise<RunningServer> {
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   let server: RunningServer;
   try {
     const config = loadAppConfig(process.env);
-    const telemetry = startTelemetry(config);
+    const telemetry = startTelemetry(config, process.env);
     server = await start(config, telemetry);
     onShutdownSignal({
       close: async () => {

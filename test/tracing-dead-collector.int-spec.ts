@@ -31,7 +31,7 @@ let server: RunningServer;
 const logged: string[] = [];
 
 beforeAll(async () => {
-  const telemetry = startTelemetry(loadAppConfig(env), { log: (level, msg) => logged.push(`${level}: ${msg}`) });
+  const telemetry = startTelemetry(loadAppConfig(env), env, { log: (level, msg) => logged.push(`${level}: ${msg}`) });
   tracing = telemetry.tracing!;
   server = await startServer(env, telemetry);
 });

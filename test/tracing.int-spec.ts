@@ -27,7 +27,7 @@ let tracing: Tracing;
 let server: RunningServer;
 
 beforeAll(async () => {
-  const telemetry = startTelemetry(loadAppConfig(env), { exporter });
+  const telemetry = startTelemetry(loadAppConfig(env), env, { exporter });
   tracing = telemetry.tracing!;
   server = await startServer(env, telemetry);
 });

@@ -1,5 +1,7 @@
 // The tracing settings in effect: the OTEL_* variables of app/config.ts with the
-// defaults that depend on NODE_ENV filled in.
+// defaults that depend on NODE_ENV filled in. Export itself (which exporters,
+// where, how) is the OpenTelemetry SDK's reading of the standard variables; the
+// service only chooses `none` for development when nothing says otherwise.
 //
 //                       development / test                 production
 //   sampler ratio       1 (every root trace)               0.01
@@ -21,7 +23,6 @@
 // one instance to see more). A flush that carries a sampled request is always
 // sampled, so the links from the request to its flush are never dangling.
 import type { SamplerName } from '../../foundation/tracing/sampler';
-import type { OtlpProtocol, TraceExporterName } from '../../foundation/tracing/tracing';
 import { otlpTracesUrl } from '../../foundation/tracing/otel-env';
 import { AppConfig } from '../config';
 
@@ -38,15 +39,18 @@ export interface TracingSettings {
   ratio: number;
   maxPerSecond: number;
   detail: TraceDetail;
-  exporter: TraceExporterName;
+  /** OTEL_TRACES_EXPORTER as the SDK will read it (`otlp`, `zipkin,console`, `none`…). */
+  exporter: string;
+  /** Where OTLP goes, for the log line (the SDK computes it the same way). */
   otlpUrl: string;
-  otlpProtocol: OtlpProtocol;
+  otlpProtocol: string;
   ui: boolean;
 }
 
 export function tracingSettings(config: AppConfig): TracingSettings {
   const production = config.NODE_ENV === 'production';
   const endpointSet = !!(config.OTEL_EXPORTER_OTLP_ENDPOINT || config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const protocol = config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
   return {
     enabled: !config.OTEL_SDK_DISABLED,
     sampler: config.OTEL_TRACES_SAMPLER,
@@ -54,8 +58,8 @@ export function tracingSettings(config: AppConfig): TracingSettings {
     maxPerSecond: config.TRACES_MAX_PER_SECOND ?? (production ? 0 : DEVELOPMENT_MAX_PER_SECOND),
     detail: config.TRACES_DETAIL ?? 'basic',
     exporter: config.OTEL_TRACES_EXPORTER ?? (production || endpointSet ? 'otlp' : 'none'),
-    otlpUrl: otlpTracesUrl(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, config.OTEL_EXPORTER_OTLP_ENDPOINT),
-    otlpProtocol: config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? config.OTEL_EXPORTER_OTLP_PROTOCOL,
+    otlpUrl: otlpTracesUrl(protocol, config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, config.OTEL_EXPORTER_OTLP_ENDPOINT),
+    otlpProtocol: protocol,
     ui: !config.OTEL_SDK_DISABLED && (config.TRACES_UI ?? !production),
   };
 }
@@ -69,7 +73,20 @@ export function describeTracing(s: TracingSettings): Record<string, unknown> {
     maxPerSecond: s.maxPerSecond || 'no cap',
     detail: s.detail,
     exporter: s.exporter,
-    ...(s.exporter === 'otlp' ? { otlpUrl: s.otlpUrl, otlpProtocol: s.otlpProtocol } : {}),
+    ...(exportsOtlp(s) ? { otlpUrl: s.otlpUrl, otlpProtocol: s.otlpProtocol } : {}),
     tracePage: s.ui ? '/debug/traces' : 'off',
   };
+}
+
+/** Whether OTEL_TRACES_EXPORTER names otlp (alone or in a list). */
+export function exportsOtlp(s: TracingSettings): boolean {
+  return s.exporter.split(',').some((name) => name.trim() === 'otlp');
+}
+
+/**
+ * The OTEL_* environment handed to the SDK: the service's own, plus the
+ * development default (no export unless an exporter or an endpoint is named).
+ */
+export function sdkEnv(s: TracingSettings, env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return env.OTEL_TRACES_EXPORTER?.trim() ? env : { ...env, OTEL_TRACES_EXPORTER: s.exporter };
 }

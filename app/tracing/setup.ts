@@ -1,5 +1,6 @@
-// The service's telemetry, built once from the validated configuration: the
-// tracing settings in effect and, unless OTEL_SDK_DISABLED=true, the running
+// The service's telemetry, built once from the validated configuration and the
+// environment (whose OTEL_* variables the SDK reads itself): the tracing
+// settings in effect and, unless OTEL_SDK_DISABLED=true, the running
 // OpenTelemetry SDK. main.ts builds it before it loads the server module (so
 // the pg and ioredis instrumentations are in place before those libraries
 // load) and passes it to the composition root; nothing else starts or looks
@@ -12,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { parseKeyValueList } from '../../foundation/tracing/otel-env';
 import { startTracing, Tracing, TracingOptions } from '../../foundation/tracing/tracing';
 import { AppConfig } from '../config';
-import { TracingSettings, tracingSettings } from './settings';
+import { sdkEnv, TracingSettings, tracingSettings } from './settings';
 
 const SERVICE_NAME = 'catchall';
 
@@ -33,17 +34,13 @@ export interface Telemetry {
 }
 
 /** Starts tracing as the configuration says (or not, with OTEL_SDK_DISABLED=true). */
-export function startTelemetry(config: AppConfig, overrides: TracingOverrides = {}): Telemetry {
+export function startTelemetry(config: AppConfig, env: Record<string, string | undefined>, overrides: TracingOverrides = {}): Telemetry {
   const settings = tracingSettings(config);
   const resource = config.OTEL_RESOURCE_ATTRIBUTES ? (parseKeyValueList(config.OTEL_RESOURCE_ATTRIBUTES) ?? {}) : {};
   const serviceName = config.OTEL_SERVICE_NAME ?? resource['service.name'] ?? SERVICE_NAME;
   const serviceVersion = packageVersion();
   if (!settings.enabled) return { settings, serviceName, serviceVersion, tracing: undefined };
   const logger = new Logger('Tracing');
-  const headers = {
-    ...parseKeyValueList(config.OTEL_EXPORTER_OTLP_HEADERS ?? ''),
-    ...parseKeyValueList(config.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? ''),
-  };
   const tracing = startTracing({
     serviceName,
     serviceVersion,
@@ -52,19 +49,10 @@ export function startTelemetry(config: AppConfig, overrides: TracingOverrides = 
     sampler: settings.sampler,
     samplerRatio: settings.ratio,
     samplerMaxPerSecond: settings.maxPerSecond,
-    exporter: overrides.exporter ?? settings.exporter,
-    otlp: {
-      url: settings.otlpUrl,
-      protocol: settings.otlpProtocol,
-      headers,
-      timeoutMs: config.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? config.OTEL_EXPORTER_OTLP_TIMEOUT,
-    },
-    batch: {
-      scheduleDelayMs: config.OTEL_BSP_SCHEDULE_DELAY,
-      exportTimeoutMs: config.OTEL_BSP_EXPORT_TIMEOUT,
-      maxQueueSize: config.OTEL_BSP_MAX_QUEUE_SIZE,
-      maxExportBatchSize: config.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
-    },
+    env: sdkEnv(settings, env),
+    exporter: overrides.exporter,
+    // The SDK's OTLP exporters (gRPC, protobuf, JSON) share the class name.
+    exportTarget: (e) => (e.constructor.name === 'OTLPTraceExporter' ? settings.otlpUrl : e.constructor.name),
     buffer: settings.ui ? {} : false,
     instrumentations: ['pg', 'ioredis'],
     asyncContext: settings.detail === 'full',

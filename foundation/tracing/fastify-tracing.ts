@@ -2,7 +2,8 @@
 // the span is named after the route template ("PUT /events/:domain/:type"), it
 // works wherever the app runs (a compiled process or a jest worker, where
 // require hooks never fire), and an unsampled request costs one random draw.
-// The incoming W3C traceparent is honoured, so a sampled caller's trace continues.
+// The incoming trace context is honoured (W3C traceparent, or what
+// OTEL_PROPAGATORS names), so a sampled caller's trace continues.
 //
 // The hooks are attached to each route as it is registered (onRoute), with the
 // span name worked out once: an ignored route has no hook at all, and no
@@ -71,7 +72,9 @@ export function traceFastify(fastify: FastifyInstance, opts: FastifyTracingOptio
     const name = `${methods[0]} ${route.url}`;
     const onRequest: onRequestHookHandler = (request, reply, done) => {
       let parent: Context;
-      if (request.headers.traceparent) parent = propagation.extract(ROOT_CONTEXT, request.headers);
+      // The propagators of OTEL_PROPAGATORS (W3C traceparent by default; b3, jaeger…).
+      const remote = propagation.extract(ROOT_CONTEXT, request.headers);
+      if (trace.getSpanContext(remote)) parent = remote;
       else if (sampleNewTrace === undefined) parent = ROOT_CONTEXT;
       else if (sampleNewTrace()) parent = PRE_SAMPLED;
       else return done();

@@ -19,9 +19,11 @@ describe('OTEL_* parsing', () => {
   });
 
   it('derives the traces URL as the OTLP exporter spec says', () => {
-    expect(otlpTracesUrl(undefined, undefined)).toBe('http://localhost:4318/v1/traces');
-    expect(otlpTracesUrl(undefined, 'http://collector:4318')).toBe('http://collector:4318/v1/traces');
-    expect(otlpTracesUrl(undefined, 'http://gw/otlp/')).toBe('http://gw/otlp/v1/traces');
-    expect(otlpTracesUrl('http://jaeger:4318/custom', 'http://ignored')).toBe('http://jaeger:4318/custom');
+    expect(otlpTracesUrl('http/protobuf', undefined, undefined)).toBe('http://localhost:4318/v1/traces');
+    expect(otlpTracesUrl('http/protobuf', undefined, 'http://collector:4318')).toBe('http://collector:4318/v1/traces');
+    expect(otlpTracesUrl('http/protobuf', undefined, 'http://gw/otlp/')).toBe('http://gw/otlp/v1/traces');
+    expect(otlpTracesUrl('http/protobuf', 'http://jaeger:4318/custom', 'http://ignored')).toBe('http://jaeger:4318/custom');
+    expect(otlpTracesUrl('grpc', undefined, undefined)).toBe('http://localhost:4317');
+    expect(otlpTracesUrl('grpc', undefined, 'http://collector:4317')).toBe('http://collector:4317');
   });
 });

@@ -1,9 +1,12 @@
-// OpenTelemetry tracing for a Node service, set up from explicit, already
-// validated options (the caller parses OTEL_* variables): one NodeSDK with a
-// resource (service name, version, instance), a ratio sampler, batch export
-// (OTLP over HTTP, console or none), the in-process TraceBuffer when asked, and
-// only the instrumentations named (pg, ioredis). Start it before the modules it
-// instruments are loaded. Export runs in the background: a collector that is
+// OpenTelemetry tracing for a Node service: one NodeSDK with a resource
+// (service name, version, instance), the project's sampler (ratio, rate cap,
+// sampled links), the in-process TraceBuffer when asked, and only the
+// instrumentations named (pg, ioredis). Export and propagation are the SDK's
+// own, read from the standard OTEL_* variables of `env` by the SDK's code
+// (OTEL_TRACES_EXPORTER otlp/zipkin/console/none, OTEL_EXPORTER_OTLP_* with
+// grpc, http/protobuf or http/json, OTEL_EXPORTER_ZIPKIN_ENDPOINT, OTEL_BSP_*,
+// OTEL_PROPAGATORS): this file parses none of them. Start it before the modules
+// it instruments are loaded. Export runs in the background: a collector that is
 // down or slow costs dropped spans (the batch queue is bounded), never a request.
 //
 // asyncContext chooses the context manager: AsyncLocalStorage (the context
@@ -11,23 +14,25 @@
 // or SyncContextManager (no async hooks at all; see there for what that saves).
 // The instrumentations need the former to find their parent.
 import { context, diag, DiagLogger, DiagLogLevel, ROOT_CONTEXT, trace, Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+// The SDK's own reading of OTEL_TRACES_EXPORTER, the exporters' variables and
+// OTEL_BSP_* (what NodeSDK does when given no processors, or a traceExporter);
+// not re-exported by the package's index.
+import { createBatchSpanProcessorFromEnv } from '@opentelemetry/sdk-node/build/src/create-from-env';
+import { getSpanProcessorsFromEnv } from '@opentelemetry/sdk-node/build/src/utils';
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { hostname } from 'node:os';
 import { ReportingExporter } from './export-reporter';
+import { withEnv } from './otel-env';
 import { createSampling, SamplerName } from './sampler';
 import { SyncContextManager } from './sync-context-manager';
 import { TraceBuffer, TraceBufferOptions } from './trace-buffer';
 
-export type TraceExporterName = 'otlp' | 'console' | 'none';
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
 type InstrumentationName = 'pg' | 'ioredis';
 type DiagLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 
@@ -41,16 +46,16 @@ export interface TracingOptions {
   samplerRatio: number;
   /** Cap on new traces started per second (0: none). */
   samplerMaxPerSecond: number;
-  /** A name, or an exporter instance (tests pass an in-memory one). */
-  exporter: TraceExporterName | SpanExporter;
-  otlp: {
-    /** The full traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or the base endpoint + /v1/traces). */
-    url: string;
-    protocol: OtlpProtocol;
-    headers: Record<string, string>;
-    timeoutMs: number;
-  };
-  batch: { scheduleDelayMs: number; exportTimeoutMs: number; maxQueueSize: number; maxExportBatchSize: number };
+  /**
+   * The environment the SDK reads its OTEL_* variables from (exporters, their
+   * endpoints, headers and timeouts, OTEL_BSP_*, OTEL_PROPAGATORS), in place of
+   * process.env while the SDK is built.
+   */
+  env: Record<string, string | undefined>;
+  /** Replaces the exporters OTEL_TRACES_EXPORTER names (tests pass an in-memory one). */
+  exporter?: SpanExporter;
+  /** Where an exporter sends, for the export-failure message (default: its class name). */
+  exportTarget?: (exporter: SpanExporter) => string;
   /** Keep traces in process for a trace page; false for none. */
   buffer: Partial<TraceBufferOptions> | false;
   instrumentations: readonly InstrumentationName[];
@@ -79,48 +84,47 @@ const DIAG_REPEAT_MS = 60_000;
 export function startTracing(opts: TracingOptions): Tracing {
   const buffer = opts.buffer === false ? undefined : new TraceBuffer(opts.buffer);
   const sampling = createSampling(opts.sampler, opts.samplerRatio, opts.samplerMaxPerSecond);
-  const processors: SpanProcessor[] = [];
-  const created = createExporter(opts);
+  const reporters: ReportingExporter[] = [];
   // Export health is said once per outage, not once per failed batch.
-  const target = typeof opts.exporter === 'string' && opts.exporter === 'otlp' ? opts.otlp.url : 'the exporter';
-  const exporter = created && new ReportingExporter(created, target, (level, msg) => opts.log(level, msg));
-  if (exporter) {
-    processors.push(
-      new BatchSpanProcessor(exporter, {
-        scheduledDelayMillis: opts.batch.scheduleDelayMs,
-        exportTimeoutMillis: opts.batch.exportTimeoutMs,
-        maxQueueSize: opts.batch.maxQueueSize,
-        maxExportBatchSize: Math.min(opts.batch.maxExportBatchSize, opts.batch.maxQueueSize),
+  const report = (exporter: SpanExporter): ReportingExporter => {
+    const reporter = new ReportingExporter(exporter, opts.exportTarget?.(exporter) ?? exporter.constructor.name, (level, msg) => opts.log(level, msg));
+    reporters.push(reporter);
+    return reporter;
+  };
+  const sdk = withEnv(opts.env, () => {
+    const processors: SpanProcessor[] = opts.exporter
+      ? [createBatchSpanProcessorFromEnv(report(opts.exporter))]
+      : getSpanProcessorsFromEnv(undefined);
+    for (const p of processors) reportOn(p, report);
+    if (buffer) processors.push(buffer);
+    const built = new NodeSDK({
+      resource: resourceFromAttributes({
+        'host.name': hostname(),
+        'process.pid': process.pid,
+        'process.runtime.name': 'nodejs',
+        'process.runtime.version': process.versions.node,
+        ...opts.resourceAttributes,
+        [ATTR_SERVICE_NAME]: opts.serviceName,
+        [ATTR_SERVICE_VERSION]: opts.serviceVersion,
+        'service.instance.id': opts.instanceId,
       }),
-    );
-  }
-  if (buffer) processors.push(buffer);
-
-  const sdk = new NodeSDK({
-    resource: resourceFromAttributes({
-      'host.name': hostname(),
-      'process.pid': process.pid,
-      'process.runtime.name': 'nodejs',
-      'process.runtime.version': process.versions.node,
-      ...opts.resourceAttributes,
-      [ATTR_SERVICE_NAME]: opts.serviceName,
-      [ATTR_SERVICE_VERSION]: opts.serviceVersion,
-      'service.instance.id': opts.instanceId,
-    }),
-    autoDetectResources: false,
-    sampler: sampling.sampler,
-    // With no processor at all the SDK would fall back to OTEL_TRACES_EXPORTER from process.env.
-    spanProcessors: processors.length > 0 ? processors : [new NoopProcessor()],
-    instrumentations: opts.asyncContext ? createInstrumentations(opts.instrumentations) : [],
-    // undefined: the SDK's default, AsyncLocalStorage.
-    contextManager: opts.asyncContext ? undefined : new SyncContextManager(),
-    // Traces only: without these the SDK starts OTLP metric and log exporters by default.
-    metricReaders: [],
-    logRecordProcessors: [],
+      autoDetectResources: false,
+      sampler: sampling.sampler,
+      // With no processor at all the SDK would build them again from OTEL_TRACES_EXPORTER.
+      spanProcessors: processors.length > 0 ? processors : [new NoopProcessor()],
+      instrumentations: opts.asyncContext ? createInstrumentations(opts.instrumentations) : [],
+      // undefined: the SDK's default, AsyncLocalStorage.
+      contextManager: opts.asyncContext ? undefined : new SyncContextManager(),
+      // Traces only: without these the SDK starts OTLP metric and log exporters by default.
+      metricReaders: [],
+      logRecordProcessors: [],
+    });
+    // start() sets the propagator from OTEL_PROPAGATORS (W3C trace context and baggage when unset).
+    built.start();
+    return { sdk: built, processors };
   });
-  sdk.start();
   // After the SDK, which installs a console logger of its own when OTEL_LOG_LEVEL is set.
-  diag.setLogger(rateLimited(opts.log, DIAG_REPEAT_MS, (m) => exporter?.isEcho(m) ?? false), { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
+  diag.setLogger(rateLimited(opts.log, DIAG_REPEAT_MS, (m) => reporters.some((r) => r.isEcho(m))), { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
 
   const tracer = trace.getTracer(opts.serviceName, opts.serviceVersion);
   let stopped: Promise<void> | undefined;
@@ -129,26 +133,23 @@ export function startTracing(opts: TracingOptions): Tracing {
     sampleNewTrace: sampling.sampleNewTrace,
     buffer,
     // A failed export is reported by ReportingExporter (once); flushing itself never fails.
-    forceFlush: () => Promise.all(processors.map((p) => p.forceFlush().catch(() => undefined))).then(() => undefined),
+    forceFlush: () => Promise.all(sdk.processors.map((p) => p.forceFlush().catch(() => undefined))).then(() => undefined),
     shutdown(timeoutMs: number) {
-      stopped ??= sdk.shutdown().catch((err: unknown) => opts.log('warn', `tracing shutdown: ${errorText(err)}`));
+      stopped ??= sdk.sdk.shutdown().catch((err: unknown) => opts.log('warn', `tracing shutdown: ${errorText(err)}`));
       return withDeadline(stopped, timeoutMs);
     },
   };
 }
 
-function createExporter(opts: TracingOptions): SpanExporter | undefined {
-  if (typeof opts.exporter === 'object') return opts.exporter;
-  switch (opts.exporter) {
-    case 'none':
-      return undefined;
-    case 'console':
-      return new ConsoleSpanExporter();
-    case 'otlp': {
-      const config = { url: opts.otlp.url, headers: opts.otlp.headers, timeoutMillis: opts.otlp.timeoutMs };
-      return opts.otlp.protocol === 'http/json' ? new OTLPJsonTraceExporter(config) : new OTLPProtoTraceExporter(config);
-    }
-  }
+/**
+ * Puts the reporter between a processor the SDK built and its exporter. The
+ * SDK offers no hook for export results; BatchSpanProcessor and
+ * SimpleSpanProcessor keep their exporter in `_exporter` (sdk-trace 2.x), and
+ * test/tracing-dead-collector.int-spec.ts fails should that change.
+ */
+function reportOn(processor: SpanProcessor, report: (exporter: SpanExporter) => SpanExporter): void {
+  const holder = processor as unknown as { _exporter?: SpanExporter };
+  if (holder._exporter && !(holder._exporter instanceof ReportingExporter)) holder._exporter = report(holder._exporter);
 }
 
 function createInstrumentations(names: readonly InstrumentationName[]): Instrumentation[] {
