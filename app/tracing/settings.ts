@@ -79,7 +79,7 @@ export function describeTracing(s: TracingSettings): Record<string, unknown> {
 }
 
 /** Whether OTEL_TRACES_EXPORTER names otlp (alone or in a list). */
-export function exportsOtlp(s: TracingSettings): boolean {
+function exportsOtlp(s: TracingSettings): boolean {
   return s.exporter.split(',').some((name) => name.trim() === 'otlp');
 }
 
