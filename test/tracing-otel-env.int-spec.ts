@@ -1,7 +1,8 @@
 // The standard OTEL_* variables are read by the OpenTelemetry SDK itself, so
 // what it supports works without the service knowing about it: a list of
-// exporters (zipkin to a local receiver, and OTLP over gRPC to a collector that
-// is down), the b3 propagator, OTEL_BSP_* and the exporter timeout.
+// exporters (zipkin to a local receiver, OTLP over gRPC to a collector that is
+// down, and one it does not know), the b3 propagator, OTEL_BSP_* and the
+// exporter timeout.
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { loadAppConfig } from '../app/config';
@@ -51,7 +52,7 @@ beforeAll(async () => {
     OTEL_TRACES_SAMPLER: 'always_on',
     TRACES_MAX_PER_SECOND: '0',
     OTEL_SERVICE_NAME: 'catchall-env-test',
-    OTEL_TRACES_EXPORTER: 'zipkin,otlp',
+    OTEL_TRACES_EXPORTER: 'zipkin,otlp,jaeger',
     OTEL_EXPORTER_ZIPKIN_ENDPOINT: `http://127.0.0.1:${zipkinPort}/api/v2/spans`,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
@@ -98,9 +99,13 @@ it('ignores a W3C traceparent when OTEL_PROPAGATORS names only b3', async () => 
   expect(spans.some((s) => s.traceId === traceId)).toBe(false);
 });
 
+it('says which exporter the SDK does not know, at start, and carries on', () => {
+  expect(logged).toContainEqual(expect.stringMatching(/^warn: opentelemetry: Unrecognized OTEL_TRACES_EXPORTER value: jaeger/));
+});
+
 it('exports over gRPC too, and says once that its collector is down', async () => {
   await tracing.forceFlush();
-  const failures = logged.filter((l) => /export/i.test(l));
+  const failures = logged.filter((l) => /export/i.test(l) && !/Unrecognized/.test(l));
   // @grpc/grpc-js's status for a refused connection: the OTLP exporter in use is the gRPC one.
   expect(failures).toEqual([expect.stringMatching(/^warn: trace export to http:\/\/127\.0\.0\.1:1 fails \(.*UNAVAILABLE/)]);
 });

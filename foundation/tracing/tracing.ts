@@ -91,10 +91,20 @@ export function startTracing(opts: TracingOptions): Tracing {
     reporters.push(reporter);
     return reporter;
   };
-  const sdk = withEnv(opts.env, () => {
+  const diagLogger = rateLimited(opts.log, DIAG_REPEAT_MS, (m) => reporters.some((r) => r.isEcho(m)));
+  // Before the SDK reads the environment, so that what it refuses (an unknown
+  // exporter or propagator) is said in the service log. OTEL_LOG_LEVEL is this
+  // logger's (diagLevel): the SDK, given it, would replace it with a console one.
+  diag.setLogger(diagLogger, { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
+  const sdk = withEnv({ ...opts.env, OTEL_LOG_LEVEL: undefined }, () => {
+    // `none` asks for no export (the development default); the SDK would also
+    // warn that it "will not be initialized", which is not so here.
+    const none = process.env.OTEL_TRACES_EXPORTER?.trim() === 'none';
     const processors: SpanProcessor[] = opts.exporter
       ? [createBatchSpanProcessorFromEnv(report(opts.exporter))]
-      : getSpanProcessorsFromEnv(undefined);
+      : none
+        ? []
+        : getSpanProcessorsFromEnv(undefined);
     for (const p of processors) reportOn(p, report);
     if (buffer) processors.push(buffer);
     const built = new NodeSDK({
@@ -123,8 +133,6 @@ export function startTracing(opts: TracingOptions): Tracing {
     built.start();
     return { sdk: built, processors };
   });
-  // After the SDK, which installs a console logger of its own when OTEL_LOG_LEVEL is set.
-  diag.setLogger(rateLimited(opts.log, DIAG_REPEAT_MS, (m) => reporters.some((r) => r.isEcho(m))), { logLevel: diagLevel(opts.diagLevel), suppressOverrideMessage: true });
 
   const tracer = trace.getTracer(opts.serviceName, opts.serviceVersion);
   let stopped: Promise<void> | undefined;
