@@ -141,7 +141,7 @@ describe('migrations', () => {
   const tables = async () =>
     (
       await ds.query<{ table_name: string }[]>(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences') ORDER BY 1",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences', 'status_changes', 'change_feed_head') ORDER BY 1",
       )
     ).map((r) => r.table_name);
 
@@ -156,7 +156,7 @@ describe('migrations', () => {
     } finally {
       await other.destroy();
     }
-    expect(await tables()).toEqual(['domains', 'flush_fences']);
+    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'status_changes']);
     expect((await migrationStatus(ds)).every((m) => m.applied)).toBe(true);
 
     const columns = await ds.query<{ column_name: string; data_type: string; is_nullable: string }[]>(
@@ -169,6 +169,7 @@ describe('migrations', () => {
       { column_name: 'updated_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
     ]);
 
+    expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000002');
     expect(await migrateDown(ds)).toBe('CreateFlushFences1795470000001');
     expect(await migrateDown(ds)).toBe('CreateDomains1795470000000');
     expect(await migrateDown(ds)).toBeUndefined();
@@ -177,7 +178,7 @@ describe('migrations', () => {
 
     // And again, from scratch.
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
-    expect(await tables()).toEqual(['domains', 'flush_fences']);
+    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'status_changes']);
   });
 });
 
@@ -217,10 +218,12 @@ describe('migrate command', () => {
       [
         'applied CreateDomains1795470000000',
         'applied CreateFlushFences1795470000001',
+        'applied CreateStatusChanges1795470000002',
         'nothing to apply',
         '[X] CreateDomains1795470000000',
         '[X] CreateFlushFences1795470000001',
-        'reverted CreateFlushFences1795470000001',
+        '[X] CreateStatusChanges1795470000002',
+        'reverted CreateStatusChanges1795470000002',
         '',
       ].join('\n'),
     );
