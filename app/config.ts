@@ -28,6 +28,9 @@ export const CONFIG_SCHEMA = {
   MAX_BATCH_EVENTS: int({ min: 1, max: 1_000_000, default: 10_000 }),
   BODY_LIMIT_BYTES: int({ min: 1024, max: 256 * 1024 * 1024, default: 4 * 1024 * 1024 }),
   CATCHALL_THRESHOLD: int({ min: 0, max: Number.MAX_SAFE_INTEGER, default: 1000 }),
+  // The change feed (docs/changes.md): days kept, and long-polls waiting at once on one node.
+  CHANGES_RETENTION_DAYS: int({ min: 1, max: 36_500, default: 30 }),
+  CHANGES_MAX_WAITERS: int({ min: 1, max: 100_000, default: 1_000 }),
   SHUTDOWN_TIMEOUT_MS: int({ min: 100, max: 600_000, default: 15_000 }),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info' as LogLevel),
   NODE_ENV: oneOf(['development', 'production', 'test'] as const, 'development'),

@@ -11,7 +11,7 @@ const DEFAULT_MEMORY_FEED_CAPACITY = 100_000;
 
 export class MemoryChangeFeed extends ChangeFeed {
   readonly kind = 'memory';
-  private readonly ring: Change[] = [];
+  private ring: Change[] = [];
   /** Index in `ring` of the oldest change. */
   private head = 0;
   private readonly signal = new MonotoneSignal(0);
@@ -51,15 +51,13 @@ export class MemoryChangeFeed extends ChangeFeed {
   }
 
   async prune(before: Date, batch: number): Promise<number> {
-    let removed = 0;
-    while (removed < batch && this.ring.length > 0 && this.ring[this.head].at < before) {
-      // Rotate so the oldest is at index 0, then drop from the front.
-      if (this.head !== 0) this.ring.push(...this.ring.splice(0, this.head));
-      this.head = 0;
-      this.ring.shift();
-      removed++;
-    }
-    return removed;
+    // Rotate so the oldest is at index 0 (appends then push again), then cut the front.
+    if (this.head !== 0) this.ring = this.ring.slice(this.head).concat(this.ring.slice(0, this.head));
+    this.head = 0;
+    let n = 0;
+    while (n < batch && n < this.ring.length && this.ring[n].at < before) n++;
+    this.ring.splice(0, n);
+    return n;
   }
 
   state(): ChangeFeedState {

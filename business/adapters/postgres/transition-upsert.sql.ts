@@ -5,7 +5,8 @@
 // Detection is in SQL and costs nearly nothing when nothing changes (the usual
 // flush): the upsert returns the new totals, a join with the delta arrays gives
 // each domain's status before (totals − delta) and after, and only the changed
-// rows go on. Only when there are some does the statement touch
+// rows go on. A domain still unknown after the flush cannot have changed, so
+// only the others are joined. Only when there are some does the statement touch
 // change_feed_head: it takes `n` ids under that row's lock, which is held until
 // commit, so ids become visible in commit order (a reader of `id > cursor`
 // never sees a lower id appear later). Two nodes flushing the same domain are
@@ -46,6 +47,7 @@ changed AS MATERIALIZED (
       ${RANK('up.delivered - d.delivered', 'up.bounced - d.bounced')} AS rank_from,
       ${RANK('up.delivered', 'up.bounced')} AS rank_to
     FROM up JOIN unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered, bounced) ON d.name = up.name
+    WHERE up.bounced >= 1 OR up.delivered > $6::bigint
   ) r
   WHERE rank_from <> rank_to
 ),
