@@ -15,7 +15,7 @@ $(NODE24_STAMP): tools/node24/package-lock.json
 	@touch $(NODE24_STAMP)
 endif
 
-.PHONY: start dev build test test-unit lint arch typecheck alerts bench createEvents migrate migrate-revert migrate-status clean deps
+.PHONY: start dev build test test-unit lint arch typecheck alerts compose-check bench createEvents migrate migrate-revert migrate-status clean deps
 
 # Installs dependencies when package-lock.json changed (npm ci on a fresh clone).
 $(NPM_STAMP): package-lock.json $(NODE24_STAMP)
@@ -36,8 +36,8 @@ start: build
 dev: deps
 	npx nodemon
 
-## test: layering check, lint, type check, alert rules, unit and integration tests
-test: deps arch lint typecheck alerts build
+## test: layering check, lint, type check, alert rules, compose file, unit and integration tests
+test: deps arch lint typecheck alerts compose-check build
 	@mkdir -p .test-data
 	npx jest --runInBand --json --outputFile=.test-data/jest-results.json
 	@node -e 'const r=require("./.test-data/jest-results.json"); console.log("tests: " + r.numPassedTests + " passed, " + r.numFailedTests + " failed" + (r.numPendingTests ? ", " + r.numPendingTests + " skipped" : ""))'
@@ -48,6 +48,18 @@ test-unit: deps
 
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json
+
+## compose-check: docker-compose.yml (every profile) parses and validates; Debian's
+## docker-compose does that without a Docker engine. Required where
+## REQUIRE_DOCKER_COMPOSE=1 (.ci/run sets it); elsewhere skipped, with a note, when the binary is missing.
+compose-check:
+	@if command -v docker-compose >/dev/null 2>&1; then \
+	  API_KEYS=ci:write:compose-check docker-compose --profile citus --profile redis-cluster config -q && echo "docker-compose.yml: valid"; \
+	elif [ "$${REQUIRE_DOCKER_COMPOSE:-}" = 1 ]; then \
+	  echo "docker-compose is not installed: it is needed to validate docker-compose.yml (apt-get install docker-compose)"; exit 1; \
+	else \
+	  echo "docker-compose.yml: NOT validated (no docker-compose binary; apt-get install docker-compose)"; \
+	fi
 
 ## alerts: the Prometheus config and its alert rules, each rule fired by a scenario in alerts.test.yml.
 ## promtool comes with Debian's `prometheus` package; .ci/run installs it and sets REQUIRE_PROMTOOL=1.

@@ -4,8 +4,10 @@ import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@n
 import { TerminusModule } from '@nestjs/terminus';
 import { ChangeFeed, CounterStore, StatusCache } from '../business/ports';
 import { IngestService, LookupService } from '../business/services';
-import { loggerModule } from '../foundation/logger/logger';
+import { LoggerOptions, loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
+import { AuthMetrics } from './auth/auth-metrics';
+import { callerKeyOf } from './auth/caller';
 import { cacheOf, withCache } from './cache';
 import { ChangesPruner } from './changes-pruner';
 import { APP_CONFIG, AppConfig } from './config';
@@ -16,6 +18,7 @@ import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
 import { MetricsController } from './handlers/metrics.http.controller';
 import { ingestObserver } from './flush-observer';
+import { EventRateLimit } from './limits/event-rate-limit';
 import { ServiceMetrics } from './metrics/service-metrics';
 import { createStores, Stores } from './stores';
 import { NoRequestLinks, RequestLinks } from './tracing/flush-spans';
@@ -48,6 +51,19 @@ class Lifecycle implements OnApplicationShutdown {
   }
 }
 
+/** The API key's name (never its secret) on the per-request log line. */
+function withKeyName(opts: Pick<LoggerOptions, 'mixin' | 'requestFields'>): Pick<LoggerOptions, 'mixin' | 'requestFields'> {
+  const fields = opts.requestFields;
+  return {
+    ...opts,
+    requestFields: (req) => {
+      const key = callerKeyOf(req);
+      const base = fields ? fields(req) : {};
+      return key === undefined ? base : { ...base, key };
+    },
+  };
+}
+
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, telemetry: Telemetry): DynamicModule {
@@ -56,7 +72,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...traceLogOptions(telemetry) }),
+        loggerModule({ level: config.LOG_LEVEL, base: { service: 'catchall' }, ...withKeyName(traceLogOptions(telemetry)) }),
         TerminusModule.forRoot({ logger: false }),
         ...tracingModules(config, telemetry),
       ],
@@ -66,6 +82,8 @@ export class AppModule {
         { provide: RequestLinks, useValue: spans ?? new NoRequestLinks() },
         { provide: Metrics, useFactory: () => new Metrics() },
         { provide: ServiceMetrics, useFactory: (m: Metrics) => new ServiceMetrics(m), inject: [Metrics] },
+        { provide: AuthMetrics, useFactory: (m: Metrics) => new AuthMetrics(m.registry), inject: [Metrics] },
+        { provide: EventRateLimit, useFactory: (m: AuthMetrics) => new EventRateLimit(config, m), inject: [AuthMetrics] },
         {
           provide: STORES,
           useFactory: (metrics: Metrics) => createStores(config, new Logger('Store'), metrics),

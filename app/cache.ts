@@ -26,8 +26,9 @@ export async function withCache(
 ): Promise<CachedStore> {
   if (config.CACHE === 'none') return { store };
   const cacheMetrics = new CacheMetrics(metrics);
+  const clusterNodes = config.REDIS_CLUSTER_NODES?.split(',');
   const cache = new RedisStatusCache({
-    url: config.REDIS_URL,
+    ...(clusterNodes ? { clusterNodes } : { url: config.REDIS_URL }),
     ttlSeconds: config.CACHE_TTL_S,
     timeoutMs: config.CACHE_TIMEOUT_MS,
     observer: {
@@ -48,7 +49,7 @@ export async function withCache(
   const cached = new CachedCounterStore(store, cache, cacheMetrics);
   const connected = await cache.connected(CONNECT_WAIT_MS);
   await cached.start();
-  const where = maskUrl(config.REDIS_URL);
+  const where = clusterNodes ? `cluster ${clusterNodes.join(',')}` : maskUrl(config.REDIS_URL);
   if (connected) {
     logger.log(`status cache: redis at ${where}, ttl ${config.CACHE_TTL_S} s, timeout ${config.CACHE_TIMEOUT_MS} ms`);
   } else {

@@ -1,9 +1,24 @@
 // The service's configuration (DESIGN §6): every environment variable it reads,
 // what each accepts and its default. Validated once at start.
-import { bool, ConfigError, decimal, describeEnv, EnvValues, int, loadEnv, oneOf, optional, text, url } from '../foundation/config/env';
+import { readFileSync } from 'node:fs';
+import { bool, ConfigError, decimal, describeEnv, EnvValues, EnvVar, int, loadEnv, oneOf, optional, text, url } from '../foundation/config/env';
+import { ApiKey, apiKeysAccepts, describeApiKeys, parseApiKeys } from '../foundation/http/api-keys';
 import { LOG_LEVELS, LogLevel } from '../foundation/logger/logger';
 import { keyValueText } from '../foundation/tracing/otel-env';
 import { SAMPLER_NAMES } from '../foundation/tracing/sampler';
+
+/** What a key may do: `write` records events (and may read); `read` only reads. */
+export const SCOPES = ['write', 'read'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+function apiKeys(): EnvVar<ApiKey<Scope>[]> {
+  return {
+    accepts: apiKeysAccepts(SCOPES),
+    secret: true,
+    parse: (raw) => parseApiKeys(raw, SCOPES),
+    describe: describeApiKeys,
+  };
+}
 
 export const CONFIG_SCHEMA = {
   PORT: int({ min: 0, max: 65535, default: 3000 }),
@@ -17,6 +32,10 @@ export const CONFIG_SCHEMA = {
   EMBEDDED_PG_DIR: optional(text({ accepts: 'a directory for the embedded PostgreSQL data (default .data/postgres)' })),
   CACHE: oneOf(['none', 'redis'] as const, 'none'),
   REDIS_URL: url(['redis:', 'rediss:'], { default: 'redis://127.0.0.1:6379', secret: true }),
+  // Set: CACHE=redis uses a Redis Cluster through these seed nodes, and REDIS_URL is not used.
+  REDIS_CLUSTER_NODES: optional(
+    text({ pattern: /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, accepts: 'Redis Cluster nodes as host:port,host:port,…' }),
+  ),
   CACHE_TTL_S: int({ min: 1, max: 30 * 24 * 3600, default: 3600 }),
   CACHE_TIMEOUT_MS: int({ min: 1, max: 10_000, default: 50 }),
   ACK_MODE: oneOf(['durable', 'buffered'] as const, 'durable'),
@@ -26,6 +45,30 @@ export const CONFIG_SCHEMA = {
   FLUSH_CONCURRENCY: int({ min: 1, max: 64, default: 4 }),
   MAX_PENDING_EVENTS: int({ min: 1, max: 1_000_000_000, default: 1_000_000 }),
   MAX_BATCH_EVENTS: int({ min: 1, max: 1_000_000, default: 10_000 }),
+  // Slow and idle clients (docs/reliability.md, "Edges"): the whole request
+  // (headers and body) must arrive within HTTP_REQUEST_TIMEOUT_MS (else 408 and
+  // the socket closes), its headers within HTTP_HEADERS_TIMEOUT_MS; an idle
+  // keep-alive socket closes after HTTP_KEEP_ALIVE_TIMEOUT_MS (above a load
+  // balancer's own idle timeout, as Fastify's 72 s default is), any socket
+  // silent for HTTP_IDLE_TIMEOUT_MS closes; past HTTP_MAX_CONNECTIONS new
+  // connections are closed at once.
+  HTTP_REQUEST_TIMEOUT_MS: int({ min: 100, max: 3_600_000, default: 30_000 }),
+  HTTP_HEADERS_TIMEOUT_MS: int({ min: 100, max: 3_600_000, default: 10_000 }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int({ min: 100, max: 3_600_000, default: 72_000 }),
+  HTTP_IDLE_TIMEOUT_MS: int({ min: 100, max: 3_600_000, default: 120_000 }),
+  HTTP_MAX_CONNECTIONS: int({ min: 1, max: 1_000_000, default: 10_000 }),
+  HTTP_MAX_REQUESTS_PER_SOCKET: optional(int({ min: 1, max: 1_000_000_000 })),
+  // Authentication (app/auth): API_KEYS and/or API_KEYS_FILE hold
+  // name:scope:secret entries. AUTH=none runs open on purpose (required to run
+  // open with NODE_ENV=production). METRICS_PUBLIC opens /metrics and /debug/traces.
+  API_KEYS: optional(apiKeys()),
+  API_KEYS_FILE: optional(text({ accepts: 'the path of a file of name:scope:secret entries' })),
+  AUTH: optional(oneOf(['keys', 'none'] as const)),
+  METRICS_PUBLIC: bool(false),
+  // Per-client rate limit in events per second (a batch of n events counts n),
+  // per key name, or per client address when authentication is off.
+  RATE_LIMIT_EVENTS_PER_S: optional(int({ min: 1, max: 1_000_000_000 })),
+  RATE_LIMIT_BURST: optional(int({ min: 1, max: 1_000_000_000 })),
   BODY_LIMIT_BYTES: int({ min: 1024, max: 256 * 1024 * 1024, default: 4 * 1024 * 1024 }),
   CATCHALL_THRESHOLD: int({ min: 0, max: Number.MAX_SAFE_INTEGER, default: 1000 }),
   // The change feed (docs/changes.md): days kept, and long-polls waiting at once on one node.
@@ -69,6 +112,9 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export function loadAppConfig(env: Record<string, string | undefined>): AppConfig {
   const config = loadEnv(CONFIG_SCHEMA, env);
+  config.API_KEYS = withKeysFile(config);
+  checkAuth(config);
+  checkHttp(config);
   // Each store call in flight holds a pooled connection (lookups use the rest).
   if (config.STORE === 'postgres' && config.FLUSH_CONCURRENCY > config.DATABASE_POOL_SIZE) {
     throw new ConfigError(
@@ -77,6 +123,63 @@ export function loadAppConfig(env: Record<string, string | undefined>): AppConfi
     );
   }
   return config;
+}
+
+/** Keys from API_KEYS_FILE (an orchestrator's mounted secret) join those of API_KEYS. */
+function withKeysFile(config: AppConfig): ApiKey<Scope>[] | undefined {
+  const path = config.API_KEYS_FILE;
+  if (!path) return config.API_KEYS;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`invalid configuration: API_KEYS_FILE=${JSON.stringify(path)} cannot be read (${code})`);
+  }
+  const fromFile = parseApiKeys(text, SCOPES);
+  if (!fromFile) {
+    throw new ConfigError(`invalid configuration: API_KEYS_FILE=${JSON.stringify(path)} holds no valid keys, expected ${apiKeysAccepts(SCOPES)}`);
+  }
+  const all = [...(config.API_KEYS ?? []), ...fromFile];
+  if (new Set(all.map((k) => k.name)).size < all.length || new Set(all.map((k) => k.secret)).size < all.length) {
+    throw new ConfigError('invalid configuration: API_KEYS and API_KEYS_FILE repeat a key name or secret');
+  }
+  return all;
+}
+
+/** Secure by default: production without keys must say AUTH=none on purpose. */
+function checkAuth(config: AppConfig): void {
+  const keys = config.API_KEYS?.length ?? 0;
+  if (config.AUTH === 'none' && keys > 0) {
+    throw new ConfigError('invalid configuration: AUTH=none but API_KEYS (or API_KEYS_FILE) is set: choose one');
+  }
+  if (config.AUTH === 'keys' && keys === 0) {
+    throw new ConfigError('invalid configuration: AUTH=keys needs API_KEYS or API_KEYS_FILE (name:write:<secret>,…)');
+  }
+  if (config.NODE_ENV === 'production' && keys === 0 && config.AUTH !== 'none') {
+    throw new ConfigError(
+      'invalid configuration: NODE_ENV=production needs API_KEYS or API_KEYS_FILE (name:write:<secret>,…), ' +
+        'or AUTH=none to run without authentication on purpose',
+    );
+  }
+}
+
+function checkHttp(config: AppConfig): void {
+  // Node refuses a headers timeout longer than the request timeout.
+  if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      `invalid configuration: HTTP_HEADERS_TIMEOUT_MS=${config.HTTP_HEADERS_TIMEOUT_MS} is more than ` +
+        `HTTP_REQUEST_TIMEOUT_MS=${config.HTTP_REQUEST_TIMEOUT_MS}: headers are part of the request`,
+    );
+  }
+  if (config.RATE_LIMIT_BURST !== undefined && config.RATE_LIMIT_EVENTS_PER_S === undefined) {
+    throw new ConfigError('invalid configuration: RATE_LIMIT_BURST is set without RATE_LIMIT_EVENTS_PER_S');
+  }
+}
+
+/** Whether requests need a key (API_KEYS set); otherwise the service runs open. */
+export function authEnabled(config: AppConfig): boolean {
+  return (config.API_KEYS?.length ?? 0) > 0;
 }
 
 export function describeConfig(config: AppConfig): Record<string, unknown> {

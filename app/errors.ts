@@ -1,5 +1,6 @@
 // Maps the business core's named errors to HTTP answers (DESIGN §2): overload,
-// unconfirmed writes and shutdown are 503 with Retry-After.
+// unconfirmed writes and shutdown are 503 with Retry-After; a client over its
+// rate limit is 429 with Retry-After and the draft RateLimit headers.
 import { errorAnswer, HttpErrorAnswer } from '../foundation/http/http-error';
 import {
   AckTimeoutError,
@@ -9,8 +10,10 @@ import {
   StoreUnavailableError,
 } from '../business/services';
 import { TooManyWaitersError } from './handlers/changes.http.controller';
+import { RateLimitedError } from './limits/event-rate-limit';
 
 export function mapBusinessError(err: unknown): HttpErrorAnswer | undefined {
+  if (err instanceof RateLimitedError) return { ...errorAnswer(429, err.message), headers: err.headers };
   if (err instanceof OverloadedError) return unavailable(err.message, err.retryAfterSeconds);
   if (err instanceof AckTimeoutError || err instanceof NotStoredError) return unavailable(err.message, 1);
   if (err instanceof ShuttingDownError) return unavailable(err.message, 1);

@@ -44,13 +44,18 @@ async function main(): Promise<void> {
     });
     new Logger('Main').log(`catchall listening on ${server.url} (store: ${config.STORE}, ack: ${config.ACK_MODE})`);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-    } else {
-      console.error(`catchall failed to start: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    console.error(err instanceof ConfigError ? err.message : `catchall failed to start: ${oneLine(err)}`);
     process.exit(1);
   }
+}
+
+/** An error as one line: its message, or (for an AggregateError of several connect attempts) its parts'. */
+export function oneLine(err: unknown): string {
+  if (!(err instanceof Error)) return String(err).split('\n')[0];
+  let text = err.message;
+  if (!text && err instanceof AggregateError) text = err.errors.map((e) => oneLine(e)).join('; ');
+  if (!text) text = (err as NodeJS.ErrnoException).code ?? err.name;
+  return text.replace(/\s*\n\s*/g, ' ');
 }
 
 if (require.main === module) void main();

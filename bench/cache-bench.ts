@@ -12,6 +12,13 @@
 //
 //   npx tsx bench/cache-bench.ts [--domains 1000000] [--duration 15]
 //     [--connections 100] [--store postgres|memory] [--no-build] [--tracing]
+//     [--caches redis,none] [--baseline DIST] [--rounds 1]
+//
+// --caches picks the runs, in order: `redis` (one redis-server), `cluster`
+// (CACHE=redis on a three-master Redis Cluster, REDIS_CLUSTER_NODES), `none`.
+// --baseline DIST adds a `redis` run of another build (DIST/app/main.js, e.g. the
+// main branch compiled elsewhere) right before each `redis` run, so that the two
+// builds are compared in one run; --rounds repeats the whole sequence (A B A B).
 //
 // Tracing is off (OTEL_SDK_DISABLED=true) unless --tracing: this measures the cache.
 // STORE=postgres runs the service's embedded PostgreSQL with its data in
@@ -22,6 +29,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestRedis } from '../test/support/redis';
+import { TestRedisCluster } from '../test/support/redis-cluster';
 import { freePort } from '../test/support/free-port';
 
 const ROOT = resolve(__dirname, '..');
@@ -33,10 +41,13 @@ interface Options {
   store: 'postgres' | 'memory';
   build: boolean;
   tracing: boolean;
+  caches: Array<'redis' | 'cluster' | 'none'>;
+  baseline?: string;
+  rounds: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { domains: 1_000_000, duration: 15, connections: 100, store: 'postgres', build: true, tracing: false };
+  const opts: Options = { domains: 1_000_000, duration: 15, connections: 100, store: 'postgres', build: true, tracing: false, caches: ['redis', 'none'], rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--no-build') opts.build = false;
@@ -45,6 +56,9 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--duration') opts.duration = Number(argv[++i]);
     else if (a === '--connections') opts.connections = Number(argv[++i]);
     else if (a === '--store') opts.store = argv[++i] as Options['store'];
+    else if (a === '--caches') opts.caches = argv[++i].split(',') as Options['caches'];
+    else if (a === '--baseline') opts.baseline = resolve(argv[++i]);
+    else if (a === '--rounds') opts.rounds = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -57,9 +71,9 @@ class Service {
     readonly url: string,
   ) {}
 
-  static async start(env: Record<string, string>): Promise<Service> {
+  static async start(env: Record<string, string>, dist = join(ROOT, 'dist')): Promise<Service> {
     const port = await freePort();
-    const child = spawn(process.execPath, [join(ROOT, 'dist/app/main.js')], {
+    const child = spawn(process.execPath, [join(dist, 'app/main.js')], {
       cwd: ROOT,
       env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -198,6 +212,7 @@ async function main(): Promise<void> {
     }
   }
   const redis = await TestRedis.start();
+  const cluster = opts.caches.includes('cluster') ? await TestRedisCluster.start() : undefined;
   const storeEnv: Record<string, string> =
     opts.store === 'postgres'
       ? {
@@ -210,27 +225,38 @@ async function main(): Promise<void> {
   if (opts.store === 'memory') {
     console.warn('STORE=memory: each service run has its own store, so each run preloads');
   }
+  const runs: Array<{ label: string; cache: 'redis' | 'none'; env: Record<string, string>; dist?: string }> = [];
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const cache of opts.caches) {
+      if (cache === 'redis' && opts.baseline) runs.push({ label: 'redis (baseline)', cache, env: { REDIS_URL: redis.url }, dist: opts.baseline });
+      if (cache === 'cluster') runs.push({ label: 'redis cluster', cache: 'redis', env: { REDIS_CLUSTER_NODES: cluster!.nodes.join(',') } });
+      else runs.push({ label: cache, cache, env: { REDIS_URL: redis.url } });
+    }
+  }
   const rows: string[] = [];
   const notes: string[] = [];
   try {
-    for (const cache of ['redis', 'none'] as const) {
+    for (const run of runs) {
       const tracingEnv: Record<string, string> = opts.tracing ? {} : { OTEL_SDK_DISABLED: 'true' };
-      const service = await Service.start({ ...storeEnv, ...tracingEnv, CACHE: cache, REDIS_URL: redis.url });
+      // Each run starts from an empty cache, so that every run fills it the same way.
+      await redis.restart();
+      if (cluster) await cluster.flushAll();
+      const service = await Service.start({ ...storeEnv, ...tracingEnv, CACHE: run.cache, ...run.env }, run.dist);
       try {
         const loadedMs = await preload(service, opts.domains);
         if (loadedMs > 0) notes.push(`preload of ${opts.domains} domains through POST /events: ${(loadedMs / 1000).toFixed(1)} s`);
         const warmMs = await warmUp(service, opts.domains);
-        notes.push(`CACHE=${cache}: warm-up (bulk lookup of every domain) ${(warmMs / 1000).toFixed(1)} s`);
+        notes.push(`${run.label}: warm-up (bulk lookup of every domain) ${(warmMs / 1000).toFixed(1)} s`);
         for (const kind of ['get', 'bulk'] as const) {
           const hitsBefore = await service.metric('catchall_cache_lookups_total', 'result="hit"');
           const missesBefore = await service.metric('catchall_cache_lookups_total', 'result="miss"');
           const r = await load(service, opts, kind);
           const hits = (await service.metric('catchall_cache_lookups_total', 'result="hit"')) - hitsBefore;
           const misses = (await service.metric('catchall_cache_lookups_total', 'result="miss"')) - missesBefore;
-          const hitRatio = cache === 'redis' && hits + misses > 0 ? `${((100 * hits) / (hits + misses)).toFixed(1)} %` : '–';
+          const hitRatio = run.cache === 'redis' && hits + misses > 0 ? `${((100 * hits) / (hits + misses)).toFixed(1)} %` : '–';
           const what = kind === 'get' ? 'GET /domains/{d}' : 'POST /domains/lookup (100 names)';
           rows.push(
-            `| ${what} | ${cache} | ${Math.round(r.rps).toLocaleString('en')} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${hitRatio} | ${r.errors + r.non2xx} |`,
+            `| ${what} | ${run.label} | ${Math.round(r.rps).toLocaleString('en')} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${hitRatio} | ${r.errors + r.non2xx} |`,
           );
           console.log(rows[rows.length - 1]);
         }
@@ -240,6 +266,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await redis.stop();
+    await cluster?.destroy();
   }
   const cpu = cpus();
   console.log(`

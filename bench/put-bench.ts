@@ -17,6 +17,8 @@
 //     [--ndjson-connections 32] [--no-build] [--env NAME=value ...] [--dist dist]
 //     [--node-arg --cpu-prof ...]
 //     [--only memory,postgres,ndjson-memory,ndjson,ndjson-zipf,ndjson-5k]
+//     (also, when named in --only: memory-auth, memory-auth-limit: the PUT
+//     path with an API key, and with a key and a rate limit that never trips)
 import autocannon from 'autocannon';
 import { build } from 'hdr-histogram-js';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -29,6 +31,7 @@ import { freePort } from '../test/support/free-port';
 const ROOT = resolve(__dirname, '..');
 const PG_DIR = join(ROOT, '.data', 'bench-put-postgres');
 const CLOCK_TICKS = 100;
+const BENCH_SECRET = 'bench-secret-0123456789abcdef';
 
 interface Options {
   duration: number;
@@ -85,6 +88,8 @@ interface Scenario {
   /** Domains are drawn from this many names: uniformly, or by Zipf's law (rank r with weight 1/r). */
   space: number;
   zipf?: boolean;
+  /** Sent with every request (an API key). */
+  headers?: Record<string, string>;
 }
 
 interface Outcome {
@@ -134,6 +139,24 @@ async function main(): Promise<void> {
       kind: 'put',
       connections: opts.connections,
       space: 10_000_000,
+    },
+    {
+      key: 'memory-auth',
+      title: 'PUT, STORE=memory, durable, API key',
+      env: { STORE: 'memory', ACK_MODE: 'durable', AUTH: 'keys', API_KEYS: `bench:write:${BENCH_SECRET}` },
+      kind: 'put',
+      connections: opts.connections,
+      space: 10_000_000,
+      headers: { authorization: `Bearer ${BENCH_SECRET}` },
+    },
+    {
+      key: 'memory-auth-limit',
+      title: 'PUT, STORE=memory, durable, API key + rate limit',
+      env: { STORE: 'memory', ACK_MODE: 'durable', AUTH: 'keys', API_KEYS: `bench:write:${BENCH_SECRET}`, RATE_LIMIT_EVENTS_PER_S: '1000000000' },
+      kind: 'put',
+      connections: opts.connections,
+      space: 10_000_000,
+      headers: { authorization: `Bearer ${BENCH_SECRET}` },
     },
     {
       key: 'postgres',
@@ -248,6 +271,7 @@ function loadOptions(s: Scenario, url: string): autocannon.Options {
     return {
       url,
       connections: s.connections,
+      headers: s.headers,
       requests: [
         { method: 'PUT', setupRequest: (req) => ({ ...req, path: `/events/${randomDomain(s.space, 'put')}/delivered` }) },
       ],
@@ -314,6 +338,7 @@ async function startService(env: Record<string, string>, opts: Options): Promise
       LOG_LEVEL: 'warn',
       OTEL_SDK_DISABLED: 'true',
       NODE_ENV: 'production',
+      AUTH: 'none',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -85,6 +85,7 @@ async function startServer(v: Variant): Promise<{ url: string; child: ChildProce
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      AUTH: 'none', // NODE_ENV=production refuses to start open otherwise
       ...v.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -166,3 +166,18 @@ describe('GET /changes in memory mode', () => {
     }
   });
 });
+
+describe('GET /changes with API keys', () => {
+  it('needs a read (or write) key', async () => {
+    const READ = 'r-secret-0123456789abcdef';
+    const node = await startServer({ ...env(), STORE: 'memory', DATABASE_URL: '', API_KEYS: `dash:read:${READ}` });
+    try {
+      expect((await request(node.url, 'GET', '/changes')).status).toBe(401);
+      const answer = await request(node.url, 'GET', '/changes', undefined, { authorization: `Bearer ${READ}` });
+      expect(answer.status).toBe(200);
+      expect(answer.body.changes).toEqual([]);
+    } finally {
+      await node.close();
+    }
+  });
+});

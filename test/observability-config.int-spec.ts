@@ -122,13 +122,16 @@ describe('the dashboard and Prometheus configuration', () => {
     };
     const job = prom.scrape_configs.find((j) => j.job_name === 'catchall');
     expect(job?.metrics_path ?? '/metrics').toBe('/metrics');
-    expect(job?.static_configs[0].targets).toEqual(['catchall:3000']);
+    // Every service node of the compose file (three behind nginx).
+    expect(job?.static_configs[0].targets).toEqual(['catchall-1:3000', 'catchall-2:3000', 'catchall-3:3000']);
 
     const compose = parseYaml(read('docker-compose.yml')) as {
       services: Record<string, { environment?: Record<string, string>; volumes?: string[]; ports?: string[] }>;
     };
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['catchall', 'jaeger', 'prometheus', 'grafana']));
-    const env = compose.services.catchall.environment!;
+    expect(Object.keys(compose.services)).toEqual(
+      expect.arrayContaining(['catchall-1', 'catchall-2', 'catchall-3', 'nginx', 'jaeger', 'prometheus', 'grafana']),
+    );
+    const env = compose.services['catchall-1'].environment!;
     expect(env.PORT).toBe('3000');
     expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
     expect(compose.services.jaeger.ports).toEqual(expect.arrayContaining(['16686:16686', '4318:4318']));

@@ -1,6 +1,7 @@
-// The change feed on a real PostgreSQL: the contract, transitions recorded
-// exactly once under concurrent flushes from two nodes, feed order = commit
-// order per domain, and a long-poll on one node woken by another node's commit.
+// The change feed on a real PostgreSQL and on a 3-node Citus cluster: the
+// contract, transitions recorded exactly once under concurrent flushes from two
+// nodes, feed order = commit order per domain, and a long-poll on one node woken
+// by another node's commit.
 import { DataSource } from 'typeorm';
 import { createPostgresDataSource, poolOf } from '../business/adapters/postgres/data-source';
 import { migrateUp } from '../business/adapters/postgres/migrate';
@@ -9,8 +10,16 @@ import { PostgresCounterStore } from '../business/adapters/postgres/postgres-cou
 import { Counts } from '../business/models';
 import { MIGRATIONS } from '../migrations';
 import { describeChangeFeedContract } from './contracts/change-feed.contract';
+import { createCitusTestDatabase } from './support/citus';
 import { createTestDatabase, dropTestDatabase, truncateTestDatabase } from './support/postgres';
 
+const ENGINES: Array<[string, (name: string) => Promise<string>, boolean]> = [
+  ['PostgreSQL', (name) => createTestDatabase(name), true],
+  // The shared cluster is deleted whole at the end of the run.
+  ['Citus', (name) => createCitusTestDatabase(name), false],
+];
+
+describe.each(ENGINES)('change feed on %s', (engine, createDatabase, drop) => {
 let url: string;
 let admin: DataSource;
 
@@ -39,7 +48,7 @@ async function openNode(threshold: number): Promise<Node> {
 }
 
 beforeAll(async () => {
-  url = await createTestDatabase('change_feed_test');
+  url = await createDatabase('change_feed_test');
   admin = createPostgresDataSource({ url, poolSize: 2, migrations: MIGRATIONS });
   await admin.initialize();
   await migrateUp(admin);
@@ -47,10 +56,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await admin?.destroy();
-  if (url) await dropTestDatabase(url);
+  if (url && drop) await dropTestDatabase(url);
 });
 
-describeChangeFeedContract('postgres', async (threshold) => {
+describeChangeFeedContract(engine, async (threshold) => {
   await truncateTestDatabase(admin);
   return openNode(threshold);
 });
@@ -128,4 +137,5 @@ describe('postgres change feed across two nodes', () => {
     expect(Number(head[0].last_id)).toBe(0);
     expect(await a.feed.read(0, 10)).toEqual([]);
   });
+});
 });

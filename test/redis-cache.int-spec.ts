@@ -1,61 +1,22 @@
-// The Redis status cache against a real redis-server: hits, read-through fills,
-// monotone merges, expiry rules, generations, and what happens when Redis goes
-// away and comes back.
-import Redis from 'ioredis';
+// The Redis status cache against a real redis-server and a real three-master
+// Redis Cluster (the same cases on both): hits, read-through fills, monotone
+// merges, expiry rules, generations, and what happens when Redis goes away and
+// comes back. On the cluster also: keys spread over every master, and a master
+// that restarts empty.
 import { classify, Counts, DomainCounts } from '../business/models';
 import { CacheMerge, CacheRead, CacheState, CounterStore, StatusCache } from '../business/ports';
 import { MemoryCounterStore } from '../business/adapters/memory/memory-counter-store.adapter';
 import { CacheObserver, LookupResult } from '../business/adapters/redis-cache/cache-observer';
 import { CachedCounterStore } from '../business/adapters/redis-cache/cached-counter-store.adapter';
 import { RedisStatusCache } from '../business/adapters/redis-cache/redis-status-cache.adapter';
-import { TestRedis } from './support/redis';
+import { clusterOf, RedisBackend, REDIS_KINDS, startRedis } from './support/redis-backends';
 
 const TTL_S = 120;
 const TIMEOUT_MS = 200;
 
-let server: TestRedis;
-let admin: Redis;
-const opened: Array<{ close(): Promise<void> }> = [];
-
-beforeAll(async () => {
-  server = await TestRedis.start();
-  admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await admin.connect();
-});
-
-afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
-});
-
-beforeEach(async () => {
-  if (!server.running) await server.restart();
-  if (admin.status !== 'ready') await waitFor(() => admin.status === 'ready');
-  await admin.flushall();
-});
-
-afterEach(async () => {
-  while (opened.length > 0) await opened.pop()!.close();
-});
-
 function counting(): { observer: CacheObserver; lookups: Record<LookupResult, number> } {
   const lookups: Record<LookupResult, number> = { hit: 0, miss: 0, bypass: 0 };
   return { lookups, observer: { lookups: (result, n) => (lookups[result] += n) } };
-}
-
-async function newCache(observer: CacheObserver = {}, extra: { openMs?: number } = {}): Promise<RedisStatusCache> {
-  const cache = new RedisStatusCache({ url: server.url, ttlSeconds: TTL_S, timeoutMs: TIMEOUT_MS, observer, ...extra });
-  opened.push(cache);
-  if (!(await cache.connected(2000))) throw new Error('redis did not connect');
-  return cache;
-}
-
-async function newStore(inner: CounterStore = new MemoryCounterStore(), observer: CacheObserver = {}) {
-  const cache = await newCache();
-  await cache.connected(2000);
-  const store = new CachedCounterStore(inner, cache, observer);
-  await store.start();
-  return { store, cache, inner };
 }
 
 function deltas(entries: Record<string, Partial<Counts>>): Map<string, Counts> {
@@ -68,6 +29,42 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000)
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+describe.each(REDIS_KINDS)('%s Redis', (kind) => {
+let server: RedisBackend;
+const opened: Array<{ close(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  server = await startRedis(kind);
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  if (!server.running) await server.restartAll();
+  await server.flushAll();
+});
+
+afterEach(async () => {
+  while (opened.length > 0) await opened.pop()!.close();
+});
+
+async function newCache(observer: CacheObserver = {}, extra: { openMs?: number; timeoutMs?: number } = {}): Promise<RedisStatusCache> {
+  const cache = new RedisStatusCache({ ...server.target, ttlSeconds: TTL_S, timeoutMs: TIMEOUT_MS, observer, ...extra });
+  opened.push(cache);
+  if (!(await cache.connected(2000))) throw new Error('redis did not connect');
+  return cache;
+}
+
+async function newStore(inner: CounterStore = new MemoryCounterStore(), observer: CacheObserver = {}) {
+  const cache = await newCache();
+  await cache.connected(2000);
+  const store = new CachedCounterStore(inner, cache, observer);
+  await store.start();
+  return { store, cache, inner };
 }
 
 describe('RedisStatusCache (real Redis)', () => {
@@ -109,18 +106,18 @@ describe('RedisStatusCache (real Redis)', () => {
       ],
       generation,
     );
-    expect(await admin.ttl('ca:d:bounced.com')).toBe(-1);
+    expect(await server.admin().ttl(server.keyOf('bounced.com'))).toBe(-1);
     for (const name of ['unknown.com', 'catchall.com', 'turns.com']) {
-      const ttl = await admin.ttl(`ca:d:${name}`);
+      const ttl = await server.admin().ttl(server.keyOf(name));
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(TTL_S);
     }
     // A bounce makes the status final: the entry loses its expiry.
     await cache.merge([{ name: 'turns.com', delivered: 10, bounced: 1 }], generation);
-    expect(await admin.ttl('ca:d:turns.com')).toBe(-1);
+    expect(await server.admin().ttl(server.keyOf('turns.com'))).toBe(-1);
     // and a late write without the bounce does not give it one back
     await cache.merge([{ name: 'turns.com', delivered: 12, bounced: 0 }], generation);
-    expect(await admin.ttl('ca:d:turns.com')).toBe(-1);
+    expect(await server.admin().ttl(server.keyOf('turns.com'))).toBe(-1);
   });
 
   it('splits big merges into several script calls in one pipeline', async () => {
@@ -151,7 +148,7 @@ describe('RedisStatusCache (real Redis)', () => {
   it('adopts a new generation when Redis lost its data', async () => {
     const cache = await newCache({}, { openMs: 50 });
     const { generation } = await cache.getMany([]);
-    await server.restart();
+    await server.restartAll();
     await waitFor(async () => cache.getMany([]).then(() => true, () => false));
     const after = await cache.getMany([]);
     expect(after.generation).not.toBe(generation);
@@ -226,7 +223,7 @@ describe('CachedCounterStore over Redis', () => {
     await store.start();
     await store.apply(deltas({ 'a.com': { delivered: 1 } }));
 
-    await server.kill();
+    await server.killAll();
     const started = Date.now();
     for (let i = 0; i < 20; i++) {
       await store.apply(deltas({ 'a.com': { delivered: 1 } }));
@@ -238,7 +235,7 @@ describe('CachedCounterStore over Redis', () => {
     expect(cache.state().available).toBe(false);
     expect(store.suspect).toBe(true);
 
-    await server.restart();
+    await server.restartAll();
     await waitFor(async () => {
       await store.read(['a.com']);
       return !store.suspect && cache.state().available;
@@ -249,6 +246,76 @@ describe('CachedCounterStore over Redis', () => {
       return lookups.hit > hitsBefore;
     });
   });
+});
+
+
+if (kind === 'cluster') {
+  describe('on the cluster', () => {
+    it('spreads domain keys over every master, each script call within one slot', async () => {
+      // 3000 domains are some 64 calls each way: a deadline for a busy test machine, not for speed.
+      const cache = await newCache({}, { timeoutMs: 5000 });
+      const { generation } = await cache.getMany([]);
+      const rows: DomainCounts[] = Array.from({ length: 3000 }, (_, i) => ({ name: `spread${i}.com`, delivered: i, bounced: 0 }));
+      expect((await cache.merge(rows, generation)).merged).toBe(true);
+      const sizes = await clusterOf(server)!.dbSizes();
+      expect(sizes).toHaveLength(3);
+      // 3000 entries and 64 generation keys over 3 masters: none holds less than a sixth.
+      for (const size of sizes) expect(size).toBeGreaterThan(500);
+      const { hits } = await cache.getMany(rows.map((r) => r.name));
+      expect(hits.size).toBe(3000);
+      expect(hits.get('spread2999.com')).toEqual({ delivered: 2999, bounced: 0 });
+    });
+
+    it('a master killed under writes: its domains are read from the store, exactly, until it is back', async () => {
+      const cluster = clusterOf(server)!;
+      const { observer, lookups } = counting();
+      const cache = await newCache({}, { openMs: 100 });
+      const inner = new MemoryCounterStore();
+      const store = new CachedCounterStore(inner, cache, observer);
+      await store.start();
+      const names = Array.from({ length: 60 }, (_, i) => `killed${i}.com`);
+      const want = new Map(names.map((n) => [n, { delivered: 0, bounced: 0 }]));
+      const write = async (round: number) => {
+        const batch = new Map<string, Counts>();
+        names.forEach((n, i) => {
+          const d = { delivered: 1 + (i % 3), bounced: (round + i) % 11 === 0 ? 1 : 0 };
+          batch.set(n, d);
+          const w = want.get(n)!;
+          w.delivered += d.delivered;
+          w.bounced += d.bounced;
+        });
+        await store.apply(batch);
+      };
+      const check = async () => expect(Object.fromEntries(await store.read(names))).toEqual(Object.fromEntries(want));
+      for (let round = 0; round < 3; round++) await write(round);
+      await store.settled();
+      await check();
+      expect(lookups.hit).toBe(names.length);
+
+      await cluster.kill(0);
+      for (let round = 3; round < 10; round++) {
+        await write(round);
+        await check();
+      }
+      await store.settled();
+      expect(store.suspect).toBe(true);
+      await check();
+
+      // Back, empty, with its slots: a new generation everywhere, then hits again, still exact.
+      await cluster.restart(0);
+      await waitFor(async () => {
+        await store.read(names);
+        return !store.suspect && cache.state().available;
+      }, 10_000);
+      await write(10);
+      await store.settled();
+      const hitsBefore = lookups.hit;
+      await check();
+      await check();
+      expect(lookups.hit).toBeGreaterThan(hitsBefore);
+    });
+  });
+}
 });
 
 /** A StatusCache that fails on demand, in front of a real one (one node's view of a flaky Redis). */

@@ -1,5 +1,6 @@
-// The service with CACHE=redis while Redis dies under load and comes back,
-// through real HTTP: no 5xx, every count right (each writer checks its own
+// The service with CACHE=redis while Redis dies under load and comes back (on a
+// Redis Cluster: one of its three masters, so that a third of the slots are
+// down), through real HTTP: no 5xx, every count right (each writer checks its own
 // domains after every acknowledged event), readiness stays 200 with the cache
 // reported degraded, and once Redis is back the cache serves hits again.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,28 +8,12 @@ import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
 import { closeAgent, request } from './support/http';
 import { TestRedis } from './support/redis';
+import { RedisBackend, REDIS_KINDS, startRedis } from './support/redis-backends';
 
-let redis: TestRedis;
+let redis: RedisBackend;
 let server: RunningServer;
 
-beforeAll(async () => {
-  redis = await TestRedis.start();
-  server = await startServer({
-    STORE: 'memory',
-    CACHE: 'redis',
-    REDIS_URL: redis.url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'error',
-    CACHE_TIMEOUT_MS: '50',
-  });
-});
-
-afterAll(async () => {
-  await server?.close();
-  await redis?.stop();
-  closeAgent();
-});
+afterAll(() => closeAgent());
 
 async function metric(name: string, labels: string): Promise<number> {
   const text = (await request(server.url, 'GET', '/metrics')).text;
@@ -97,7 +82,25 @@ function startLoad(workers: number, tag: string): Load {
   return load;
 }
 
-describe('CACHE=redis when Redis fails', () => {
+describe.each(REDIS_KINDS)('CACHE=redis when Redis fails (%s Redis)', (kind) => {
+  beforeAll(async () => {
+    redis = await startRedis(kind);
+    server = await startServer({
+      STORE: 'memory',
+      CACHE: 'redis',
+      ...redis.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+      CACHE_TIMEOUT_MS: '50',
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
   it('keeps ingest and lookups right while Redis is down, and uses the cache again after', async () => {
     const load = startLoad(16, 'outage');
     try {
@@ -106,7 +109,7 @@ describe('CACHE=redis when Redis fails', () => {
       expect(await metric('catchall_cache_call_duration_seconds_count', 'op="read",result="ok"')).toBeGreaterThan(0);
 
       // Redis dies under load.
-      await redis.kill();
+      await redis.killOne();
       const requestsBefore = load.requests;
       await sleep(1500);
       expect(load.requests - requestsBefore).toBeGreaterThan(100);
@@ -131,7 +134,7 @@ describe('CACHE=redis when Redis fails', () => {
       expect(ready.body.details.store).toMatchObject({ status: 'up' });
 
       // It comes back (empty): the breaker closes and lookups hit the cache again.
-      await redis.restart();
+      await redis.restartOne();
       const deadline = Date.now() + 10_000;
       let hits = await metric('catchall_cache_lookups_total', 'result="hit"');
       while ((await metric('catchall_cache_breaker_state', '')) !== 0 && Date.now() < deadline) await sleep(50);
@@ -149,7 +152,9 @@ describe('CACHE=redis when Redis fails', () => {
     // A dead Redis costs a request at most CACHE_TIMEOUT_MS per cache call, not seconds.
     expect(load.slowestMs).toBeLessThan(1000);
   });
+});
 
+describe('CACHE=redis when Redis fails', () => {
   it('starts while Redis is down, serves from the store, and takes Redis on once it is up', async () => {
     const late = await TestRedis.start();
     await late.kill();

@@ -1,17 +1,16 @@
-// Two service instances sharing one PostgreSQL database and one Redis stay
-// consistent: an event acknowledged by either is read back exactly by both,
+// Two service instances sharing one PostgreSQL database and one Redis (and then
+// one three-master Redis Cluster) stay consistent: an event acknowledged by either is read back exactly by both,
 // statuses move forward on both, concurrent writers end on the exact totals, and
 // a Redis stall (commands timing out, then landing late) leaves nothing stale.
-import Redis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
 import { closeAgent, request } from './support/http';
 import { createTestDatabase, dropTestDatabase } from './support/postgres';
-import { TestRedis } from './support/redis';
+import { RedisBackend, REDIS_KINDS, startRedis } from './support/redis-backends';
 
-let redis: TestRedis;
-let admin: Redis;
+describe.each(REDIS_KINDS)('%s Redis', (kind) => {
+let redis: RedisBackend;
 let databaseUrl: string;
 const nodes: RunningServer[] = [];
 
@@ -21,7 +20,7 @@ function env(): Record<string, string> {
     DATABASE_URL: databaseUrl,
     DATABASE_POOL_SIZE: '4',
     CACHE: 'redis',
-    REDIS_URL: redis.url,
+    ...redis.env,
     CACHE_TIMEOUT_MS: '50',
     CATCHALL_THRESHOLD: '5',
     PORT: '0',
@@ -31,20 +30,17 @@ function env(): Record<string, string> {
 }
 
 beforeAll(async () => {
-  redis = await TestRedis.start();
-  admin = new Redis(redis.url);
-  databaseUrl = await createTestDatabase('redis_two_nodes_test');
+  redis = await startRedis(kind);
+  databaseUrl = await createTestDatabase(`redis_two_nodes_${kind}_test`);
   // One at a time: the first one migrates the schema.
   nodes.push(await startServer(env()));
   nodes.push(await startServer(env()));
 });
 
 afterAll(async () => {
-  for (const node of nodes) await node.close();
-  admin?.disconnect();
+  for (const node of nodes.splice(0)) await node.close();
   await redis?.stop();
   if (databaseUrl) await dropTestDatabase(databaseUrl);
-  closeAgent();
 });
 
 const put = (node: number, domain: string, type: string) => request(nodes[node].url, 'PUT', `/events/${domain}/${type}`);
@@ -110,9 +106,9 @@ describe('two instances, one store, one Redis', () => {
     // What the cache holds for them (current generation) is the store's totals,
     // once the last merges have landed.
     const cacheMatches = async () => {
-      const generation = await admin.get('ca:gen');
       for (const domain of domains) {
-        const entry = await admin.get(`ca:d:${domain}`);
+        const generation = await redis.admin().get(redis.genKeyOf(domain));
+        const entry = await redis.admin().get(redis.keyOf(domain));
         const w = want.get(domain)!;
         if (entry?.startsWith(`${generation}:`) && entry !== `${generation}:${w.delivered}:${w.bounced}`) return false;
       }
@@ -133,7 +129,7 @@ describe('two instances, one store, one Redis', () => {
       expect((await get(1 - node, domain)).body).toMatchObject(want);
     }
     // Redis stops answering for 400 ms: merges time out and land when it resumes.
-    await admin.call('CLIENT', 'PAUSE', '400', 'ALL');
+    await redis.pauseAll(400);
     const started = Date.now();
     for (let i = 0; i < 6; i++) {
       const node = i % 2;
@@ -150,3 +146,6 @@ describe('two instances, one store, one Redis', () => {
     }
   });
 });
+});
+
+afterAll(() => closeAgent());

@@ -15,6 +15,7 @@ const env = {
   HOST: '127.0.0.1',
   LOG_LEVEL: 'fatal',
   NODE_ENV: 'production',
+  AUTH: 'none',
   OTEL_TRACES_SAMPLER: 'always_on',
   OTEL_TRACES_EXPORTER: 'otlp',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',

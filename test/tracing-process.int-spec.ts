@@ -104,6 +104,7 @@ beforeAll(async () => {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
+      AUTH: 'none',
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',

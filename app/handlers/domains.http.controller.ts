@@ -2,7 +2,8 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { DomainName, DomainReport, parseDomainName } from '../../business/models';
 import { LookupService } from '../../business/services';
-import { describe, ItemError, MAX_REPORTED } from './event-batch';
+import { describeValue } from '../../foundation/http/describe-value';
+import { ItemError, MAX_REPORTED } from './event-batch';
 
 export const MAX_LOOKUP_DOMAINS = 1000;
 
@@ -13,7 +14,7 @@ export class DomainsController {
   @Get(':domain')
   async getOne(@Param('domain') domain: string): Promise<DomainReport> {
     const name = parseDomainName(domain);
-    if (!name.ok) throw new BadRequestException(`invalid domain ${describe(domain)}: ${name.reason}`);
+    if (!name.ok) throw new BadRequestException(`invalid domain ${describeValue(domain)}: ${name.reason}`);
     return this.lookups.lookup(name.value);
   }
 
@@ -27,13 +28,14 @@ export class DomainsController {
     if (domains.length > MAX_LOOKUP_DOMAINS) {
       throw new BadRequestException(`a lookup holds at most ${MAX_LOOKUP_DOMAINS} domains, got ${domains.length}`);
     }
+    if (domains.length === 0) return { results: [] };
     const names: DomainName[] = [];
     const errors: ItemError[] = [];
     let invalid = 0;
     domains.forEach((raw, index) => {
       const name = parseDomainName(raw);
       if (name.ok) names.push(name.value);
-      else if (++invalid <= MAX_REPORTED) errors.push({ index, reason: `invalid domain ${describe(raw)}: ${name.reason}` });
+      else if (++invalid <= MAX_REPORTED) errors.push({ index, reason: `invalid domain ${describeValue(raw)}: ${name.reason}` });
     });
     if (invalid > 0) {
       throw new BadRequestException({ message: `${invalid} of ${domains.length} domains are invalid`, invalid, errors });

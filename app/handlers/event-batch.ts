@@ -2,6 +2,7 @@
 // all or nothing: any invalid item refuses the whole batch with the indexes
 // and reasons of the bad items (the first MAX_REPORTED of them).
 import { EventType, isEventType, parseDomainName } from '../../business/models';
+import { describeValue } from '../../foundation/http/describe-value';
 
 export const MAX_REPORTED = 100;
 
@@ -116,19 +117,13 @@ function checkItem(item: unknown, out: Array<{ domain: string; type: EventType }
   if (item === NOT_JSON) return 'line is not valid JSON';
   if (typeof item !== 'object' || item === null) return 'event must be an object with "domain" and "type"';
   const { domain, type } = item as { domain?: unknown; type?: unknown };
-  if (!isEventType(type)) return `invalid event type ${describe(type)}: expected "delivered" or "bounced"`;
+  if (!isEventType(type)) return `invalid event type ${describeValue(type)}: expected "delivered" or "bounced"`;
   const parsed = parseDomainName(domain);
-  if (!parsed.ok) return `invalid domain ${describe(domain)}: ${parsed.reason}`;
+  if (!parsed.ok) return `invalid domain ${describeValue(domain)}: ${parsed.reason}`;
   out[i] = { domain: parsed.value, type };
   return undefined;
 }
 
 function invalidMessage(invalid: number, total: number): string {
   return `${invalid} of ${total} events are invalid; nothing was counted`;
-}
-
-export function describe(value: unknown): string {
-  if (value === undefined) return '(missing)';
-  const s = typeof value === 'string' ? value : JSON.stringify(value);
-  return JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
 }

@@ -13,19 +13,24 @@ import {
   UnsupportedMediaTypeException,
   Post,
   Put,
+  Req,
 } from '@nestjs/common';
 import type { SpanContext } from '@opentelemetry/api';
+import type { FastifyRequest } from 'fastify';
 import { isEventType, parseDomainName } from '../../business/models';
 import { IngestService } from '../../business/services';
+import { describeValue } from '../../foundation/http/describe-value';
 import { APP_CONFIG, AppConfig } from '../config';
+import { EventRateLimit } from '../limits/event-rate-limit';
 import { RequestLinks } from '../tracing/flush-spans';
 import { TraceLink } from '../tracing/trace-link.decorator';
-import { describe, parseJsonBatch, parseNdjsonBatch } from './event-batch';
+import { parseJsonBatch, parseNdjsonBatch } from './event-batch';
 
 @Controller('events')
 export class EventsController {
   constructor(
     private readonly ingest: IngestService,
+    private readonly limits: EventRateLimit,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly links: RequestLinks,
   ) {}
@@ -36,12 +41,14 @@ export class EventsController {
     @Param('domain') domain: string,
     @Param('type') type: string,
     @TraceLink() trace: SpanContext | undefined,
+    @Req() request: FastifyRequest,
   ): Promise<void> {
     if (!isEventType(type)) {
-      throw new BadRequestException(`invalid event type ${describe(type)}: expected "delivered" or "bounced"`);
+      throw new BadRequestException(`invalid event type ${describeValue(type)}: expected "delivered" or "bounced"`);
     }
     const name = parseDomainName(domain);
-    if (!name.ok) throw new BadRequestException(`invalid domain ${describe(domain)}: ${name.reason}`);
+    if (!name.ok) throw new BadRequestException(`invalid domain ${describeValue(domain)}: ${name.reason}`);
+    this.limits.take(request, 1);
     const stored = this.ingest.record(name.value, type);
     // In the same turn as record(), so the flush that takes the event links back to this request.
     this.links.add(trace);
@@ -54,6 +61,7 @@ export class EventsController {
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
     @TraceLink() trace: SpanContext | undefined,
+    @Req() request: FastifyRequest,
   ): Promise<{ accepted: number }> {
     const max = this.config.MAX_BATCH_EVENTS;
     const ndjson = isNdjson(contentType);
@@ -67,6 +75,8 @@ export class EventsController {
       if (result.tooMany) throw new PayloadTooLargeException(result.message);
       throw new BadRequestException({ message: result.message, invalid: result.invalid, errors: result.errors });
     }
+    // Counted in events, after validation: a refused batch takes no tokens.
+    this.limits.take(request, result.events.length);
     const stored = this.ingest.recordMany(result.events);
     this.links.add(trace);
     if (stored) await stored;

@@ -21,7 +21,7 @@ describe('tracing settings', () => {
   });
 
   it('production: 1% sampled, OTLP to the default collector, no trace page', () => {
-    expect(tracingSettings(loadAppConfig({ NODE_ENV: 'production' }))).toMatchObject({
+    expect(tracingSettings(loadAppConfig({ NODE_ENV: 'production', AUTH: 'none' }))).toMatchObject({
       ratio: 0.01,
       maxPerSecond: 0,
       detail: 'basic',
@@ -29,13 +29,14 @@ describe('tracing settings', () => {
       otlpUrl: 'http://localhost:4318/v1/traces',
       ui: false,
     });
-    expect(tracingSettings(loadAppConfig({ NODE_ENV: 'production', TRACES_UI: 'true' })).ui).toBe(true);
+    expect(tracingSettings(loadAppConfig({ NODE_ENV: 'production', AUTH: 'none', TRACES_UI: 'true' })).ui).toBe(true);
   });
 
   it('takes the standard variables over the defaults', () => {
     const s = tracingSettings(
       loadAppConfig({
         NODE_ENV: 'production',
+        AUTH: 'none',
         OTEL_TRACES_SAMPLER: 'traceidratio',
         OTEL_TRACES_SAMPLER_ARG: '0.25',
         OTEL_TRACES_EXPORTER: 'console',

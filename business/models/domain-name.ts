@@ -1,6 +1,11 @@
 // Domain names as the service stores them: lower case, no trailing dot, IDN in
 // punycode (ASCII) form, and valid RFC 1123 host names of at least two labels.
-import { domainToASCII } from 'node:url';
+// One canonical form per name: every `xn--` label must decode to a valid IDN
+// label (else `xn--a.com` and its neighbours would be names no one can spell in
+// Unicode), and nothing that a URL host parser reads as an IP address is a
+// domain (WHATWG: a host whose last label is a number is IPv4, so `127.1`,
+// `0x7f.0.0.1` and fullwidth digits all become 127.0.0.1).
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 export const MAX_DOMAIN_LENGTH = 253;
 export const MAX_LABEL_LENGTH = 63;
@@ -30,6 +35,7 @@ export function parseDomainName(raw: unknown): DomainNameResult {
   let name = plain ? raw : raw.toLowerCase();
   if (name.charCodeAt(name.length - 1) === DOT) name = name.slice(0, -1);
   if (name.length === 0 || !(plain || isPlainLowerAscii(name))) {
+    if (name.charCodeAt(0) === 0x5b || isIpv6Like(name)) return { ok: false, reason: IP_REASON };
     if (/[\s/\\@:?#[\]%]/.test(name)) {
       return { ok: false, reason: 'domain contains a character that is not allowed in a host name' };
     }
@@ -38,6 +44,13 @@ export function parseDomainName(raw: unknown): DomainNameResult {
     name = ascii;
   }
   return validateAscii(name);
+}
+
+const IP_REASON = 'an IP address is not a domain';
+
+/** `[::1]` without its brackets, or any other IPv6 spelling: colons and hex digits only. */
+function isIpv6Like(s: string): boolean {
+  return s.indexOf(':') !== s.lastIndexOf(':') && /^[0-9a-f:.]+$/.test(s);
 }
 
 /** Only a-z, 0-9, '-' and '.'. */
@@ -64,6 +77,7 @@ function validateAscii(name: string): DomainNameResult {
   if (name.indexOf('.') === -1) return { ok: false, reason: 'domain needs at least two labels (like example.com)' };
   let start = 0;
   let badChar = false;
+  let punycode = false;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? name.charCodeAt(i) : DOT;
     if (c !== DOT) {
@@ -81,7 +95,66 @@ function validateAscii(name: string): DomainNameResult {
         reason: 'domain labels may hold only letters, digits and hyphens, and may not start or end with a hyphen',
       };
     }
+    if (isAceLabel(name, start, length)) punycode = true;
     start = i + 1;
   }
+  if (endsInNumber(name)) return { ok: false, reason: IP_REASON };
+  if (punycode && !punycodeValid(name)) {
+    return { ok: false, reason: 'domain has an xn-- label that is not valid punycode for an IDN label' };
+  }
   return { ok: true, value: name as DomainName };
+}
+
+/** Starts with `xn--` (the name is lower case by now). Only these labels pay for decoding. */
+function isAceLabel(name: string, start: number, length: number): boolean {
+  return length >= 4 && name.charCodeAt(start + 2) === HYPHEN && name.charCodeAt(start + 3) === HYPHEN &&
+    name.charCodeAt(start) === 0x78 && name.charCodeAt(start + 1) === 0x6e;
+}
+
+/**
+ * WHATWG URL "ends in a number": the last label is all digits or a 0x hex
+ * number, so a URL parser would read the host as IPv4 (and map it to another
+ * spelling). No top-level domain is numeric.
+ */
+function endsInNumber(name: string): boolean {
+  let i = name.lastIndexOf('.') + 1;
+  const first = name.charCodeAt(i);
+  if (!isDigit(first)) return false; // the common case: a letter, one test
+  const hex = first === 0x30 && name.charCodeAt(i + 1) === 0x78; // 0x
+  if (hex) i += 2;
+  for (; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!isDigit(c) && !(hex && c >= 0x61 && c <= 0x66)) return false;
+  }
+  return true;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+// Decoding and re-encoding costs microseconds, and an IDN name recurs in an
+// event stream as often as any other: verdicts are remembered, in a bounded map.
+const punycodeVerdicts = new Map<string, boolean>();
+const MAX_PUNYCODE_VERDICTS = 10_000;
+
+function punycodeValid(name: string): boolean {
+  let valid = punycodeVerdicts.get(name);
+  if (valid === undefined) {
+    valid = punycodeRoundTrips(name);
+    if (punycodeVerdicts.size >= MAX_PUNYCODE_VERDICTS) punycodeVerdicts.clear();
+    punycodeVerdicts.set(name, valid);
+  }
+  return valid;
+}
+
+/**
+ * Every xn-- label decodes (a label that fails to decode comes back from
+ * domainToUnicode unchanged), and the decoded name encodes back to exactly
+ * this name, so the ASCII form is the one canonical spelling of its Unicode form.
+ */
+function punycodeRoundTrips(name: string): boolean {
+  const unicode = domainToUnicode(name);
+  if (unicode === '' || unicode.startsWith('xn--') || unicode.includes('.xn--')) return false;
+  return domainToASCII(unicode) === name;
 }

@@ -46,4 +46,14 @@ describe('ReadBatcher', () => {
     await batcher.read(['b.com']);
     expect(store.reads).toEqual([['a.com'], ['b.com']]);
   });
+
+  it('answers an empty read at once, without a store call, and still batches what follows', async () => {
+    const store = new CountingStore();
+    const batcher = new ReadBatcher(store);
+    expect(await batcher.read([])).toEqual(new Map());
+    const [empty, a] = await Promise.all([batcher.read([]), batcher.read(['a.com'])]);
+    expect(empty.size).toBe(0);
+    expect(a.size).toBe(0);
+    expect(store.reads).toEqual([['a.com']]);
+  });
 });

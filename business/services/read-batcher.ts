@@ -21,6 +21,8 @@ export class ReadBatcher {
   ) {}
 
   read(names: readonly string[]): Promise<Map<string, Counts>> {
+    // Nothing to read: answer now rather than open a batch that may hold no name.
+    if (names.length === 0) return Promise.resolve(new Map());
     if (names.length >= this.maxNames) return this.store.read(names);
     let batch = this.current;
     if (batch && batch.names.size + names.length > this.maxNames) {
@@ -47,7 +49,11 @@ export class ReadBatcher {
 
   private send(batch: Batch): void {
     if (this.current === batch) this.current = undefined;
-    if (batch.names.size === 0) return;
+    // Every batch settles, even one that (somehow) holds no name: a waiter must never hang.
+    if (batch.names.size === 0) {
+      batch.resolve(new Map());
+      return;
+    }
     const names = [...batch.names];
     batch.names.clear();
     this.store.read(names).then(batch.resolve, batch.reject);

@@ -17,6 +17,8 @@ export interface EnvVar<T> {
   parse(raw: string): T | undefined;
   /** Secret values are masked when the configuration is logged. */
   secret?: boolean;
+  /** How the value may be shown in a log (a secret without it is shown as ***). */
+  describe?(value: T): unknown;
 }
 
 export type EnvSchema = Record<string, EnvVar<unknown>>;
@@ -131,7 +133,9 @@ export function describeEnv<S extends EnvSchema>(schema: S, values: EnvValues<S>
   for (const [name, spec] of Object.entries(schema)) {
     const v = (values as Record<string, unknown>)[name];
     if (v === undefined) continue;
-    out[name] = spec.secret && typeof v === 'string' ? maskUrl(v) : v;
+    if (spec.describe) out[name] = spec.describe(v);
+    else if (spec.secret) out[name] = typeof v === 'string' ? maskUrl(v) : '***';
+    else out[name] = v;
   }
   return out;
 }

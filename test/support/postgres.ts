@@ -172,7 +172,7 @@ export function postgresBinDir(): string {
 function cleanStaleServers(): void {
   if (!existsSync(TEST_DATA_DIR)) return;
   for (const entry of readdirSync(TEST_DATA_DIR)) {
-    const m = /^pg-(\d+)-\d+$/.exec(entry);
+    const m = /^pg-(\d+)-\d+(-[a-z0-9-]+)?$/.exec(entry);
     if (!m || isAlive(Number(m[1]))) continue;
     const dir = join(TEST_DATA_DIR, entry);
     const pidFile = join(dir, 'postmaster.pid');

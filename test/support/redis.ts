@@ -84,7 +84,7 @@ export class TestRedis {
   }
 }
 
-function pingOnce(port: number): Promise<boolean> {
+export function pingOnce(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
     socket.setTimeout(500);

@@ -201,10 +201,11 @@ class Connection {
   }
 }
 
-export function createHttpClient(baseUrl: string, concurrency: number, timeoutMs: number): HttpClient {
+/** `apiKey`, when given, goes with every request as `Authorization: Bearer` (services run with API_KEYS). */
+export function createHttpClient(baseUrl: string, concurrency: number, timeoutMs: number, apiKey?: string): HttpClient {
   const url = new URL(baseUrl);
   const prefix = url.pathname.replace(/\/+$/, '');
-  const hostHeader = `Host: ${url.host}\r\n`;
+  const hostHeader = `Host: ${url.host}\r\n` + (apiKey ? `Authorization: Bearer ${apiKey}\r\n` : '');
   const all = new Set<Connection>();
   const idle: Connection[] = [];
   const waiting: { job: Job; method: string }[] = [];

@@ -28,6 +28,8 @@ export interface Options {
   timeoutMs: number;
   json: boolean;
   progress: boolean;
+  /** A write key for a service run with API_KEYS (from CATCHALL_API_KEY: not a flag, so it stays out of `ps`). */
+  apiKey?: string;
 }
 
 export class UsageError extends Error {}
@@ -76,6 +78,9 @@ Output:
   --json                print the report as JSON on stdout
   --no-progress         no progress bar / progress lines on stderr
   -h, --help            this text
+
+Environment:
+  CATCHALL_API_KEY      a write key, sent as Authorization: Bearer, for a service run with API_KEYS
 
 Exit status: 0 every event acknowledged and verification passed (or was not run);
 1 some requests failed, or verification found a mismatch or could not be sure;
@@ -158,6 +163,7 @@ export function withDefaults(draft: Draft, env: NodeJS.ProcessEnv = process.env)
     threshold: draft.threshold ?? DEFAULT_THRESHOLD,
     verify: draft.verify ?? 'auto',
     fresh: draft.fresh ?? false,
+    apiKey: env.CATCHALL_API_KEY?.trim() || undefined,
     retry: draft.retry ?? 0,
     timeoutMs: draft.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     json: draft.json ?? false,

@@ -25,7 +25,7 @@ export interface RunIo {
 
 export async function run(options: Options, io: RunIo = {}): Promise<Report> {
   await probe(options.url);
-  const client = createHttpClient(options.url, options.concurrency, options.timeoutMs);
+  const client = createHttpClient(options.url, options.concurrency, options.timeoutMs, options.apiKey);
   try {
     const limits = { events: options.events, domains: options.domains };
     const endless = limits.events === undefined && limits.domains === undefined;

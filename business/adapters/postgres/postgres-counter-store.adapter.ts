@@ -17,6 +17,22 @@
 // copy. A lane carries one flush at a time; concurrent apply calls get lanes
 // of their own (created on first need), so they still run in parallel.
 //
+// Citus (distributed PostgreSQL) runs the same statements unchanged: `domains`
+// is sharded by name and `flush_fences` by node (migrations/citus.ts). The
+// upsert is still one statement, hence one distributed transaction: the
+// coordinator runs the fence UPDATE on the lane's shard and the upsert on every
+// shard the flush touches, then commits them all with two-phase commit (PREPARE
+// TRANSACTION on each worker, the decision written to the coordinator's
+// pg_dist_transaction in its own local commit, then COMMIT PREPARED). After a
+// crash, Citus's recovery finishes each prepared transaction as that record
+// says, so the fence row and the counts commit together or not at all.
+// resolve() stays exact on Citus because it writes before it reads: its fence
+// UPDATE needs the fence row's lock, which a prepared but unfinished flush
+// still holds, so it waits for that flush's outcome instead of reading the row
+// as it was before it.
+// The DO UPDATE sets updated_at from EXCLUDED (the column default, now(), at
+// insert): Citus refuses a non-IMMUTABLE function such as now() there.
+//
 // The hot path bypasses the ORM: it sends named statements (prepared once per
 // connection) through the pg Pool that TypeORM's DataSource owns, with the
 // arrays pre-encoded as PostgreSQL array literals and rows read as arrays.
@@ -39,7 +55,7 @@ FROM fence, unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered,
 ON CONFLICT (name) DO UPDATE
 SET delivered = domains.delivered + EXCLUDED.delivered,
     bounced = domains.bounced + EXCLUDED.bounced,
-    updated_at = now()`;
+    updated_at = EXCLUDED.updated_at`;
 
 /** The same upsert, answering with the new totals (for the cache). */
 const UPSERT_SQL = `${UPSERT_SQL_WITHOUT_TOTALS}

@@ -16,6 +16,8 @@
 // order, so concurrent flushes cannot deadlock on it. pg_notify is delivered at
 // commit, waking other nodes' long-polls.
 //
+// The DO UPDATE sets updated_at from EXCLUDED (Citus refuses now() there), as
+// the plain upsert of postgres-counter-store.adapter.ts does.
 // The classification mirrors business/models/domain-status.ts (ranks 0, 1, 2).
 import { DomainCounts } from '../../models';
 
@@ -38,7 +40,7 @@ up AS (
   ON CONFLICT (name) DO UPDATE
   SET delivered = domains.delivered + EXCLUDED.delivered,
       bounced = domains.bounced + EXCLUDED.bounced,
-      updated_at = now()
+      updated_at = EXCLUDED.updated_at
   RETURNING name, delivered, bounced
 ),
 changed AS MATERIALIZED (
@@ -65,7 +67,8 @@ ins AS (
   RETURNING id
 ),
 notified AS (
-  SELECT max(id) AS last_id, pg_notify('${CHANGES_CHANNEL}', max(id)::text) FROM ins HAVING count(*) > 0
+  -- ::text: Citus materialises CTEs, and a void column cannot be materialised.
+  SELECT max(id) AS last_id, pg_notify('${CHANGES_CHANNEL}', max(id)::text)::text AS sent FROM ins HAVING count(*) > 0
 )`;
 
 /** Answers one row: [rows upserted, last change id or null]. */

@@ -11,6 +11,14 @@
 // KEYS[1] is the generation key, KEYS[2..] the domain keys. If the generation
 // key is missing (a new or restarted Redis), the script adopts the candidate
 // token the client passed.
+//
+// On a Redis Cluster (key-layout.ts) every call's keys share one hash tag: the
+// generation key is that slot group's, and a merge is one call per group. The
+// script is the same; a group's token is compared with what the caller observed,
+// and a fresh candidate adopted by one group only makes merges that span it
+// refused until the next invalidate() sets every group again. Never adopting
+// the observed token keeps the old rule: a lost generation key cannot revive
+// entries of a generation that was invalidated.
 
 /**
  * ARGV: observed generation, ttl seconds, candidate, then delivered and bounced

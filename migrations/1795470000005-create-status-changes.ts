@@ -4,10 +4,16 @@
 // the last id handed out; a flush with transitions takes ids under that one
 // row's lock, held until commit, so ids become visible in commit order and a
 // reader of `id > cursor` never sees a lower id appear later.
+//
+// On Citus both are reference tables (migrations/citus.ts): they are written
+// only by flushes that record transitions (rare: a domain changes status at
+// most twice in its life), which the head's lock serialises anyway, and reads
+// of the feed then run on the coordinator alone, in id order.
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { referenceIfCitus } from './citus';
 
-export class CreateStatusChanges1795470000002 implements MigrationInterface {
-  name = 'CreateStatusChanges1795470000002';
+export class CreateStatusChanges1795470000005 implements MigrationInterface {
+  name = 'CreateStatusChanges1795470000005';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
@@ -29,6 +35,8 @@ export class CreateStatusChanges1795470000002 implements MigrationInterface {
       )
     `);
     await q.query('INSERT INTO change_feed_head (one, last_id) VALUES (true, 0)');
+    await referenceIfCitus(q, 'status_changes');
+    await referenceIfCitus(q, 'change_feed_head');
   }
 
   async down(q: QueryRunner): Promise<void> {
