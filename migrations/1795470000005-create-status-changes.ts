@@ -5,12 +5,15 @@
 // row's lock, held until commit, so ids become visible in commit order and a
 // reader of `id > cursor` never sees a lower id appear later.
 //
-// On Citus both are reference tables (migrations/citus.ts): they are written
-// only by flushes that record transitions (rare: a domain changes status at
-// most twice in its life), which the head's lock serialises anyway, and reads
-// of the feed then run on the coordinator alone, in id order.
+// On Citus both are distributed (migrations/citus.ts): status_changes by id
+// (its primary key must hold the distribution column), change_feed_head by its
+// one-value key.
+// Not reference tables: Citus serialises every statement that modifies a
+// reference table, even one that changes no row, so every flush would wait for
+// the one before (test/postgres-change-feed.int-spec.ts checks that a flush
+// without transitions does not wait on the head).
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { referenceIfCitus } from './citus';
+import { distributeIfCitus } from './citus';
 
 export class CreateStatusChanges1795470000005 implements MigrationInterface {
   name = 'CreateStatusChanges1795470000005';
@@ -30,13 +33,13 @@ export class CreateStatusChanges1795470000005 implements MigrationInterface {
     await q.query('CREATE INDEX status_changes_at ON status_changes (at)');
     await q.query(`
       CREATE TABLE change_feed_head (
-        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        k int PRIMARY KEY DEFAULT 1 CHECK (k = 1),
         last_id bigint NOT NULL
       )
     `);
-    await q.query('INSERT INTO change_feed_head (one, last_id) VALUES (true, 0)');
-    await referenceIfCitus(q, 'status_changes');
-    await referenceIfCitus(q, 'change_feed_head');
+    await q.query('INSERT INTO change_feed_head (k, last_id) VALUES (1, 0)');
+    await distributeIfCitus(q, 'status_changes', 'id', { colocateWith: 'none' });
+    await distributeIfCitus(q, 'change_feed_head', 'k', { colocateWith: 'none' });
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -131,6 +131,24 @@ describe('postgres change feed across two nodes', () => {
     expect((await b.feed.read(0, 10)).map((c) => c.domain)).toEqual(['x.com']);
   });
 
+  it('does not wait for the feed head when a flush has no transition', async () => {
+    // Another transaction holds the head's row lock (as a flush with transitions does until it commits).
+    const holder = await poolOf(admin).connect();
+    await holder.query('BEGIN');
+    await holder.query('UPDATE change_feed_head SET last_id = last_id');
+    try {
+      const flushed = a.store.apply(new Map([['z.com', { delivered: 1, bounced: 0 }]]), { totals: false });
+      const outcome = await Promise.race([
+        flushed.then(() => 'flushed'),
+        new Promise((r) => setTimeout(() => r('blocked on the head'), 10_000)),
+      ]);
+      expect(outcome).toBe('flushed');
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+  });
+
   it('does not touch the feed head for a flush without transitions', async () => {
     await a.store.apply(new Map([['y.com', { delivered: 3, bounced: 0 }]]), { totals: true });
     const head = await admin.query('SELECT last_id FROM change_feed_head');

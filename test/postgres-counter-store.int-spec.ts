@@ -234,7 +234,7 @@ describe('migrations on citus', () => {
     } finally {
       await other.destroy();
     }
-    expect(await layout()).toEqual(['change_feed_head:n:', 'domains:h:name', 'flush_fences:h:node', 'status_changes:n:']);
+    expect(await layout()).toEqual(['change_feed_head:h:k', 'domains:h:name', 'flush_fences:h:node', 'status_changes:h:id']);
     const shards = await ds.query<{ n: string }[]>("SELECT count(*) AS n FROM pg_dist_shard WHERE logicalrelid = 'domains'::regclass");
     expect(Number(shards[0].n)).toBeGreaterThan(1);
 
@@ -259,10 +259,10 @@ describe('migrations on citus', () => {
     expect(await migrateDown(ds)).toBe('DistributeOnCitus1795470000002');
     expect(await layout()).toEqual([]);
     expect(await migrateUp(ds)).toEqual(['DistributeOnCitus1795470000002', 'CreateStatusChanges1795470000005']);
-    expect(await layout()).toEqual(['change_feed_head:n:', 'domains:h:name', 'flush_fences:h:node', 'status_changes:n:']);
+    expect(await layout()).toEqual(['change_feed_head:h:k', 'domains:h:name', 'flush_fences:h:node', 'status_changes:h:id']);
     for (let i = 0; i < MIGRATIONS.length; i++) expect(await migrateDown(ds)).toBeDefined();
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
-    expect(await layout()).toEqual(['change_feed_head:n:', 'domains:h:name', 'flush_fences:h:node', 'status_changes:n:']);
+    expect(await layout()).toEqual(['change_feed_head:h:k', 'domains:h:name', 'flush_fences:h:node', 'status_changes:h:id']);
   });
 
   it('leave a plain PostgreSQL database alone', async () => {

@@ -56,7 +56,7 @@ changed AS MATERIALIZED (
 head AS (
   UPDATE change_feed_head SET last_id = last_id + c.n
   FROM (SELECT count(*) AS n FROM changed) c
-  WHERE c.n > 0
+  WHERE change_feed_head.k = 1 AND c.n > 0
   RETURNING last_id - c.n AS first_id
 ),
 ins AS (
