@@ -19,6 +19,7 @@ const COMPOSITION = [
   '^app/app[.]module[.]ts$',
   '^app/stores[.]ts$',
   '^app/cache[.]ts$',
+  '^app/idempotency[.]ts$',
   '^app/database[.]ts$',
   '^app/cmd/migrate[.]ts$',
   '^app/metrics/(store|cache)-metrics[.]ts$',

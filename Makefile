@@ -15,7 +15,7 @@ $(NODE24_STAMP): tools/node24/package-lock.json
 	@touch $(NODE24_STAMP)
 endif
 
-.PHONY: start dev build test test-unit lint arch typecheck alerts compose-check bench createEvents migrate migrate-revert migrate-status clean deps
+.PHONY: start dev build test test-unit test-faults lint arch typecheck alerts compose-check bench createEvents migrate migrate-revert migrate-status clean deps
 
 # Installs dependencies when package-lock.json changed (npm ci on a fresh clone).
 $(NPM_STAMP): package-lock.json $(NODE24_STAMP)
@@ -45,6 +45,11 @@ test: deps arch lint typecheck alerts compose-check build
 ## test-unit: the unit tests only (no servers)
 test-unit: deps
 	npx jest --testPathPatterns '\.spec\.ts$$'
+
+## test-faults: the fault suite (test/faults: kill -9, SIGTERM, PostgreSQL stopped, a 20 s table lock, Redis killed,
+## a commit whose answer is lost), each printing its figures; `make test` runs it too
+test-faults: deps build
+	npx jest --runInBand test/faults
 
 typecheck: deps
 	npx tsc --noEmit -p tsconfig.json

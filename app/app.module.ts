@@ -3,7 +3,7 @@
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ChangeFeed, CounterStore, StatusCache } from '../business/ports';
-import { IngestService, LookupService } from '../business/services';
+import { IdempotentBatchService, IngestService, LookupService } from '../business/services';
 import { LoggerOptions, loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
 import { AuthMetrics } from './auth/auth-metrics';
@@ -16,10 +16,12 @@ import { ChangesController } from './handlers/changes.http.controller';
 import { DomainsController } from './handlers/domains.http.controller';
 import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
+import { KeyedBatchHandler } from './handlers/idempotent-batch';
 import { MetricsController } from './handlers/metrics.http.controller';
 import { ingestObserver } from './flush-observer';
 import { EventRateLimit } from './limits/event-rate-limit';
 import { ServiceMetrics } from './metrics/service-metrics';
+import { createIdempotentBatchService, IdempotencyLifecycle } from './idempotency';
 import { createStores, Stores } from './stores';
 import { NoRequestLinks, RequestLinks } from './tracing/flush-spans';
 import { Telemetry } from './tracing/setup';
@@ -126,6 +128,14 @@ export class AppModule {
           inject: [CounterStore, IngestService],
         },
         ChangesPruner,
+        {
+          provide: IdempotentBatchService,
+          useFactory: (store: CounterStore, metrics: ServiceMetrics, registry: Metrics) =>
+            createIdempotentBatchService(store, config, metrics, registry),
+          inject: [CounterStore, ServiceMetrics, Metrics],
+        },
+        KeyedBatchHandler,
+        IdempotencyLifecycle,
         Lifecycle,
       ],
     };

@@ -70,6 +70,8 @@ export const CONFIG_SCHEMA = {
   RATE_LIMIT_EVENTS_PER_S: optional(int({ min: 1, max: 1_000_000_000 })),
   RATE_LIMIT_BURST: optional(int({ min: 1, max: 1_000_000_000 })),
   BODY_LIMIT_BYTES: int({ min: 1024, max: 256 * 1024 * 1024, default: 4 * 1024 * 1024 }),
+  // How long an Idempotency-Key of POST /events is remembered (docs/reliability.md).
+  IDEMPOTENCY_TTL_S: int({ min: 1, max: 30 * 24 * 3600, default: 86_400 }),
   CATCHALL_THRESHOLD: int({ min: 0, max: Number.MAX_SAFE_INTEGER, default: 1000 }),
   // The change feed (docs/changes.md): days kept, and long-polls waiting at once on one node.
   CHANGES_RETENTION_DAYS: int({ min: 1, max: 36_500, default: 30 }),

@@ -2,8 +2,11 @@
 // unconfirmed writes and shutdown are 503 with Retry-After; a client over its
 // rate limit is 429 with Retry-After and the draft RateLimit headers.
 import { errorAnswer, HttpErrorAnswer } from '../foundation/http/http-error';
+import { IdempotencyKeysFullError } from '../business/ports';
 import {
   AckTimeoutError,
+  IdempotencyKeyInFlightError,
+  IdempotencyKeyReusedError,
   NotStoredError,
   OverloadedError,
   ShuttingDownError,
@@ -19,6 +22,9 @@ export function mapBusinessError(err: unknown): HttpErrorAnswer | undefined {
   if (err instanceof ShuttingDownError) return unavailable(err.message, 1);
   if (err instanceof TooManyWaitersError) return unavailable(err.message, 1);
   if (err instanceof StoreUnavailableError) return unavailable('the counter store is unavailable, retry later', 1);
+  if (err instanceof IdempotencyKeysFullError) return unavailable(err.message, 1);
+  if (err instanceof IdempotencyKeyReusedError) return errorAnswer(422, err.message);
+  if (err instanceof IdempotencyKeyInFlightError) return { ...errorAnswer(409, err.message), headers: { 'retry-after': '1' } };
   return undefined;
 }
 

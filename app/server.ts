@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { JsonErrorFilter } from '../foundation/http/error-filter';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../foundation/http/request-id';
 import { SECURITY_HEADERS } from '../foundation/http/security-headers';
+import { retryAfterOnClose } from '../foundation/http/retry-after-on-close';
 import { Metrics } from '../foundation/metrics/metrics';
 import { AppModule } from './app.module';
 import { installAuth } from './auth/auth-hook';
@@ -65,6 +66,7 @@ export async function createApp(config: AppConfig, telemetry: Telemetry): Promis
 
   const fastify = app.getHttpAdapter().getInstance();
   traceServer(fastify, telemetry);
+  retryAfterOnClose(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     (request.raw as IncomingMessage & { id?: string }).id = String(request.id);
     void reply.headers(SECURITY_HEADERS).header(REQUEST_ID_HEADER, request.id);

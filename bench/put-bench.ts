@@ -16,7 +16,7 @@
 //   npx tsx bench/put-bench.ts [--duration 10] [--connections 64]
 //     [--ndjson-connections 32] [--no-build] [--env NAME=value ...] [--dist dist]
 //     [--node-arg --cpu-prof ...]
-//     [--only memory,postgres,ndjson-memory,ndjson,ndjson-zipf,ndjson-5k]
+//     [--only memory,postgres,ndjson-memory,ndjson,ndjson-zipf,ndjson-5k,ndjson-5k-keyed]
 //     (also, when named in --only: memory-auth, memory-auth-limit: the PUT
 //     path with an API key, and with a key and a rate limit that never trips)
 import autocannon from 'autocannon';
@@ -55,7 +55,7 @@ function parseArgs(argv: string[]): Options {
     connections: 64,
     ndjsonConnections: 32,
     build: true,
-    only: new Set(['memory', 'postgres', 'ndjson-memory', 'ndjson', 'ndjson-zipf', 'ndjson-5k']),
+    only: new Set(['memory', 'postgres', 'ndjson-memory', 'ndjson', 'ndjson-zipf', 'ndjson-5k', 'ndjson-5k-keyed']),
     env: {},
     dist: join(ROOT, 'dist'),
     nodeArgs: [],
@@ -90,6 +90,8 @@ interface Scenario {
   zipf?: boolean;
   /** Sent with every request (an API key). */
   headers?: Record<string, string>;
+  /** Each request carries a new Idempotency-Key (applied once, in its own transaction). */
+  keyed?: boolean;
 }
 
 interface Outcome {
@@ -199,6 +201,15 @@ async function main(): Promise<void> {
       connections: opts.ndjsonConnections,
       space: 5_000,
     },
+    {
+      key: 'ndjson-5k-keyed',
+      title: 'POST NDJSON ×1000 with an Idempotency-Key each, 5k domains, STORE=postgres',
+      env: { ...pgEnv, ACK_MODE: 'durable' },
+      kind: 'ndjson',
+      connections: opts.ndjsonConnections,
+      space: 5_000,
+      keyed: true,
+    },
   ].filter((s) => opts.only.has(s.key)) as Scenario[];
 
   const outcomes: Outcome[] = [];
@@ -290,6 +301,7 @@ function loadOptions(s: Scenario, url: string): autocannon.Options {
     return lines.join('\n');
   });
   let next = 0;
+  const runId = `${s.key}-${Date.now()}`;
   return {
     url,
     connections: s.connections,
@@ -298,7 +310,11 @@ function loadOptions(s: Scenario, url: string): autocannon.Options {
         method: 'POST',
         path: '/events',
         headers: { 'content-type': 'application/x-ndjson' },
-        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+        setupRequest: (req) => {
+          const n = next++;
+          const body = bodies[n % bodies.length];
+          return s.keyed ? { ...req, body, headers: { ...req.headers, 'idempotency-key': `${runId}-${n}` } } : { ...req, body };
+        },
       },
     ],
   };

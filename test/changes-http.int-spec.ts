@@ -113,6 +113,18 @@ describe('GET /changes', () => {
     }
   });
 
+  it('records transitions of an idempotent batch (Idempotency-Key) once, replay or not', async () => {
+    const { next } = await readAll(0);
+    const body = { events: [{ domain: 'keyed.changes.com', type: 'bounced' }] };
+    const headers = { 'idempotency-key': 'changes-test-key-1' };
+    expect((await request(nodes[0].url, 'POST', '/events', body, { ...headers })).status).toBe(200);
+    const replay = await request(nodes[1].url, 'POST', '/events', body, { ...headers });
+    expect(replay.status).toBe(200);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    const { changes: after } = await readAll(1, next);
+    expect(after.map((c) => [c.domain, c.from, c.to, c.bounced])).toEqual([['keyed.changes.com', 'unknown', 'not catch-all', 1]]);
+  });
+
   it('answers empty with the same cursor at the deadline', async () => {
     const { next } = await readAll(0);
     const answer = await changes(0, `?after=${next}&wait=1`);

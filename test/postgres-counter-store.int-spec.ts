@@ -160,7 +160,7 @@ describe('migrations', () => {
   const tables = async () =>
     (
       await ds.query<{ table_name: string }[]>(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences', 'status_changes', 'change_feed_head') ORDER BY 1",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'change_feed_head') ORDER BY 1",
       )
     ).map((r) => r.table_name);
 
@@ -175,7 +175,7 @@ describe('migrations', () => {
     } finally {
       await other.destroy();
     }
-    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'status_changes']);
+    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes']);
     expect((await migrationStatus(ds)).every((m) => m.applied)).toBe(true);
 
     const columns = await ds.query<{ column_name: string; data_type: string; is_nullable: string }[]>(
@@ -188,7 +188,8 @@ describe('migrations', () => {
       { column_name: 'updated_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
     ]);
 
-    expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000005');
+    expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000006');
+    expect(await migrateDown(ds)).toBe('CreateIdempotencyKeys1795470000005');
     expect(await migrateDown(ds)).toBe('DistributeOnCitus1795470000002');
     expect(await migrateDown(ds)).toBe('CreateFlushFences1795470000001');
     expect(await migrateDown(ds)).toBe('CreateDomains1795470000000');
@@ -198,7 +199,7 @@ describe('migrations', () => {
 
     // And again, from scratch.
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
-    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'status_changes']);
+    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes']);
   });
 });
 
@@ -255,10 +256,15 @@ describe('migrations on citus', () => {
       await runner.release();
     }
 
-    expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000005');
+    expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000006');
+    expect(await migrateDown(ds)).toBe('CreateIdempotencyKeys1795470000005');
     expect(await migrateDown(ds)).toBe('DistributeOnCitus1795470000002');
     expect(await layout()).toEqual([]);
-    expect(await migrateUp(ds)).toEqual(['DistributeOnCitus1795470000002', 'CreateStatusChanges1795470000005']);
+    expect(await migrateUp(ds)).toEqual([
+      'DistributeOnCitus1795470000002',
+      'CreateIdempotencyKeys1795470000005',
+      'CreateStatusChanges1795470000006',
+    ]);
     expect(await layout()).toEqual(['change_feed_head:h:k', 'domains:h:name', 'flush_fences:h:node', 'status_changes:h:id']);
     for (let i = 0; i < MIGRATIONS.length; i++) expect(await migrateDown(ds)).toBeDefined();
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
@@ -319,13 +325,15 @@ describe('migrate command', () => {
         'applied CreateDomains1795470000000',
         'applied CreateFlushFences1795470000001',
         'applied DistributeOnCitus1795470000002',
-        'applied CreateStatusChanges1795470000005',
+        'applied CreateIdempotencyKeys1795470000005',
+        'applied CreateStatusChanges1795470000006',
         'nothing to apply',
         '[X] CreateDomains1795470000000',
         '[X] CreateFlushFences1795470000001',
         '[X] DistributeOnCitus1795470000002',
-        '[X] CreateStatusChanges1795470000005',
-        'reverted CreateStatusChanges1795470000005',
+        '[X] CreateIdempotencyKeys1795470000005',
+        '[X] CreateStatusChanges1795470000006',
+        'reverted CreateStatusChanges1795470000006',
         '',
       ].join('\n'),
     );

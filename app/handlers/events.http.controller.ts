@@ -14,9 +14,10 @@ import {
   Post,
   Put,
   Req,
+  Res,
 } from '@nestjs/common';
 import type { SpanContext } from '@opentelemetry/api';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isEventType, parseDomainName } from '../../business/models';
 import { IngestService } from '../../business/services';
 import { describeValue } from '../../foundation/http/describe-value';
@@ -25,6 +26,7 @@ import { EventRateLimit } from '../limits/event-rate-limit';
 import { RequestLinks } from '../tracing/flush-spans';
 import { TraceLink } from '../tracing/trace-link.decorator';
 import { parseJsonBatch, parseNdjsonBatch } from './event-batch';
+import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, KeyedBatchHandler } from './idempotent-batch';
 
 @Controller('events')
 export class EventsController {
@@ -33,6 +35,7 @@ export class EventsController {
     private readonly limits: EventRateLimit,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly links: RequestLinks,
+    private readonly keyed: KeyedBatchHandler,
   ) {}
 
   @Put(':domain/:type')
@@ -62,7 +65,9 @@ export class EventsController {
     @Headers('content-type') contentType: string | undefined,
     @TraceLink() trace: SpanContext | undefined,
     @Req() request: FastifyRequest,
-  ): Promise<{ accepted: number }> {
+    @Headers(IDEMPOTENCY_KEY_HEADER) idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
     const max = this.config.MAX_BATCH_EVENTS;
     const ndjson = isNdjson(contentType);
     if (!ndjson && !isJson(contentType)) {
@@ -70,6 +75,7 @@ export class EventsController {
         'unsupported Content-Type: send application/json or application/x-ndjson',
       );
     }
+    const key = idempotencyKeyOf(idempotencyKey);
     const result = ndjson ? parseNdjsonBatch(typeof body === 'string' ? body : '', max) : parseJsonBatch(body, max);
     if (!result.ok) {
       if (result.tooMany) throw new PayloadTooLargeException(result.message);
@@ -77,6 +83,8 @@ export class EventsController {
     }
     // Counted in events, after validation: a refused batch takes no tokens.
     this.limits.take(request, result.events.length);
+    // A keyed batch is applied once, in one transaction with its key (not through the pending map).
+    if (key !== undefined) return this.keyed.answer(key, ndjson ? 'application/x-ndjson' : 'application/json', result.events, reply);
     const stored = this.ingest.recordMany(result.events);
     this.links.add(trace);
     if (stored) await stored;

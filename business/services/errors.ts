@@ -47,3 +47,19 @@ export class ReadWaitTimeoutError extends Error {
     this.name = 'ReadWaitTimeoutError';
   }
 }
+
+/** An Idempotency-Key was used before with a different request (HTTP 422). */
+export class IdempotencyKeyReusedError extends Error {
+  constructor() {
+    super('this Idempotency-Key was used with a different request; use a new key for a new batch');
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}
+
+/** The first request with this Idempotency-Key is still being processed on this node (HTTP 409). */
+export class IdempotencyKeyInFlightError extends Error {
+  constructor() {
+    super('a request with this Idempotency-Key is still being processed; retry later with the same key');
+    this.name = 'IdempotencyKeyInFlightError';
+  }
+}

@@ -5,7 +5,7 @@
 //
 // cluster-require-full-coverage is off, so that while a master is down the
 // other masters keep serving their slots (the setting we recommend, see
-// docs/_readme-rcluster.md); cluster-node-timeout is short so that a dead
+// docs/scale.md, "Redis Cluster"); cluster-node-timeout is short so that a dead
 // master is noticed within a couple of seconds.
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

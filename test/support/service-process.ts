@@ -1,21 +1,17 @@
 // The compiled service (node dist/app/main.js) as a child process on a free
 // loopback port, for tests that need several real processes (behind nginx).
 // Builds dist/ first if it is missing (`make test` builds it anyway).
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
 import { request } from './http';
+import { ensureBuilt } from './service-child';
+
+export { ensureBuilt };
 
 const root = path.resolve(__dirname, '../..');
 const main = path.join(root, 'dist/app/main.js');
-
-export function ensureBuilt(): void {
-  if (existsSync(main)) return;
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
-}
 
 export class ServiceProcess {
   private output = '';

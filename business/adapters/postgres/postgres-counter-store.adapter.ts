@@ -132,12 +132,14 @@ export class PostgresCounterStore extends CounterStore {
   }
 
   private constructor(
-    private readonly dataSource: DataSource,
+    /** Public for the idempotent-batch store, which shares the pool. */
+    readonly dataSource: DataSource,
     /** Prefix of this store's rows in flush_fences (one per lane: node:0, node:1, ...). */
     readonly node: string,
     private readonly observer: PostgresStoreObserver,
     private readonly onClosed?: () => Promise<void>,
-    private readonly transitions?: TransitionRecording,
+    /** Public for the idempotent-batch store, which records transitions the same way. */
+    readonly transitions?: TransitionRecording,
   ) {
     super();
     this.pool = poolOf(dataSource);

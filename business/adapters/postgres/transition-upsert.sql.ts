@@ -19,7 +19,8 @@
 // The DO UPDATE sets updated_at from EXCLUDED (Citus refuses now() there), as
 // the plain upsert of postgres-counter-store.adapter.ts does.
 // The classification mirrors business/models/domain-status.ts (ranks 0, 1, 2).
-import { DomainCounts } from '../../models';
+import type { PoolClient } from 'pg';
+import { Counts, DomainCounts, detectTransitions } from '../../models';
 
 export const CHANGES_CHANNEL = 'catchall_changes';
 
@@ -100,3 +101,47 @@ export function readRecordedFlush(rows: unknown[][], withTotals: boolean): Recor
     totals: rows.map((r) => ({ name: r[0] as string, delivered: Number(r[1]), bounced: Number(r[2]) })),
   };
 }
+
+/**
+ * Appends transitions inside the caller's open transaction, after its upsert
+ * locked the domains' rows (the same order as a flush: domains, then the head),
+ * and notifies at commit. For paths whose upsert is a statement of an explicit
+ * transaction (the idempotent keyed batch). Returns the last id, or undefined
+ * when nothing changed (the head is then not touched).
+ */
+export async function recordTransitions(
+  client: PoolClient,
+  totals: readonly DomainCounts[],
+  deltas: ReadonlyMap<string, Counts>,
+  threshold: number,
+): Promise<number | undefined> {
+  const changed = detectTransitions(totals, deltas, threshold).sort((a, b) => (a.domain < b.domain ? -1 : 1));
+  if (changed.length === 0) return undefined;
+  const result = await client.query<[string | null, string | null]>({
+    name: 'catchall_append_transitions',
+    text: APPEND_SQL,
+    values: [
+      changed.map((t) => t.domain),
+      changed.map((t) => t.from),
+      changed.map((t) => t.to),
+      changed.map((t) => t.delivered),
+      changed.map((t) => t.bounced),
+      changed.length,
+    ],
+    rowMode: 'array',
+  });
+  const last = result.rows[0]?.[0];
+  return last === null || last === undefined ? undefined : Number(last);
+}
+
+const APPEND_SQL = `WITH head AS (
+  UPDATE change_feed_head SET last_id = last_id + $6::bigint WHERE k = 1 RETURNING last_id - $6::bigint AS first_id
+),
+ins AS (
+  INSERT INTO status_changes (id, domain, from_status, to_status, delivered, bounced)
+  SELECT head.first_id + t.ord, t.domain, t.from_status, t.to_status, t.delivered, t.bounced
+  FROM head, unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+    WITH ORDINALITY AS t(domain, from_status, to_status, delivered, bounced, ord)
+  RETURNING id
+)
+SELECT max(id), pg_notify('${CHANGES_CHANNEL}', max(id)::text)::text FROM ins`;

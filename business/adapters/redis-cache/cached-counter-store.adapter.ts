@@ -82,6 +82,19 @@ export class CachedCounterStore extends CounterStore {
     return options?.totals === false ? [] : rows;
   }
 
+  /**
+   * A write to the inner store made by another port over the same database
+   * (a keyed batch: see CachedIdempotentBatchStore). Its totals are merged as
+   * a flush's are, with the generation observed before the write.
+   */
+  async writeWith<T>(write: () => Promise<T>, totalsOf: (result: T) => DomainCounts[]): Promise<T> {
+    const observed = this.generation;
+    const result = await write();
+    const rows = totalsOf(result);
+    if (rows.length > 0) this.writeThrough(rows, observed);
+    return result;
+  }
+
   /** Resolves when every merge and invalidation started so far has landed or failed (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.merges.size > 0 || this.invalidating) {

@@ -15,8 +15,8 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { distributeIfCitus } from './citus';
 
-export class CreateStatusChanges1795470000005 implements MigrationInterface {
-  name = 'CreateStatusChanges1795470000005';
+export class CreateStatusChanges1795470000006 implements MigrationInterface {
+  name = 'CreateStatusChanges1795470000006';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`

@@ -1,4 +1,4 @@
-// Durability against a real database of this file's own (so stopping it
+// Fault: the database stopped and restarted. Durability against a real database of this file's own (so stopping it
 // disturbs no other suite), plain PostgreSQL and a 3-node Citus cluster: counts
 // survive restarts of the service and of the database, and when the database
 // stops in the middle of the load, nothing acknowledged is lost or counted
@@ -7,12 +7,12 @@
 // in flight then is a distributed transaction that the coordinator's recovery
 // commits or rolls back whole (with its fence row), see the postgres adapter.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startServer } from '../app/main';
-import { RunningServer } from '../app/server';
-import type { StopMode } from '../foundation/postgres/local-postgres';
-import { startTestCitus } from './support/citus';
-import { closeAgent, request } from './support/http';
-import { createTestDatabase, startTestPostgres, storedCounts } from './support/postgres';
+import { startServer } from '../../app/main';
+import { RunningServer } from '../../app/server';
+import type { StopMode } from '../../foundation/postgres/local-postgres';
+import { startTestCitus } from '../support/citus';
+import { closeAgent, request } from '../support/http';
+import { createTestDatabase, startTestPostgres, storedCounts } from '../support/postgres';
 
 /** A database server (or cluster) this file owns, with one database in it. */
 interface OwnDatabase {
@@ -83,7 +83,7 @@ function bind(server: Omit<OwnDatabase, 'databaseUrl'>): Omit<OwnDatabase, 'data
 
 afterAll(() => closeAgent());
 
-describe.each(ENGINES)('durability on %s', (_engine, startDatabase, outages) => {
+describe.each(ENGINES)('durability on %s', (engine, startDatabase, outages) => {
   let pg: OwnDatabase;
   let databaseUrl: string;
   let server: RunningServer | undefined;
@@ -205,6 +205,13 @@ describe.each(ENGINES)('durability on %s', (_engine, startDatabase, outages) => 
         if (f < a || f > s) violations.push(`${d}: acked ${a} <= final ${f} <= sent ${s} does not hold`);
         if (!refused.has(d) && f !== a) violations.push(`${d}: every event acknowledged (${a}) but ${f} stored`);
       }
+      let stored = 0;
+      for (const d of sent.keys()) stored += final.get(d)?.delivered ?? 0;
+      console.log(
+        `[fault ${engine}: ${outage.what} stopped] domains ${sent.size}: sent ${sum(sent)}, acknowledged ${sum(acked)}, ` +
+          `refused 503 ${sum(refused)}, stored ${stored}; ` +
+          `acked before stop ${ackedBeforeStop}, after restart ${ackedAfterRestart}, violations ${violations.length}`,
+      );
       expect(violations).toEqual([]);
       for (const d of steady) expect(final.get(d)).toEqual({ delivered: 20, bounced: 0 });
     },
