@@ -1,12 +1,10 @@
 // Builds the counter store (and, later, the cache around it) that the
 // configuration asks for. The only place that knows every adapter.
 import { Logger } from '@nestjs/common';
-import { ChangeFeed, CounterStore } from '../business/ports';
-import { MemoryChangeFeed } from '../business/adapters/memory/memory-change-feed.adapter';
+import { CounterStore } from '../business/ports';
 import { MemoryCounterStore } from '../business/adapters/memory/memory-counter-store.adapter';
-import { createPostgresDataSource, poolOf } from '../business/adapters/postgres/data-source';
+import { createPostgresDataSource } from '../business/adapters/postgres/data-source';
 import { migrateUp } from '../business/adapters/postgres/migrate';
-import { PostgresChangeFeed } from '../business/adapters/postgres/postgres-change-feed.adapter';
 import { PostgresCounterStore } from '../business/adapters/postgres/postgres-counter-store.adapter';
 import { Metrics } from '../foundation/metrics/metrics';
 import { MIGRATIONS } from '../migrations';
@@ -14,19 +12,11 @@ import { AppConfig } from './config';
 import { maskUrl, openDatabase } from './database';
 import { StoreMetrics } from './metrics/store-metrics';
 
-/** The counter store and the feed of status transitions it records into. */
-export interface Stores {
-  store: CounterStore;
-  feed: ChangeFeed;
-}
-
-export async function createStores(config: AppConfig, logger: Logger, metrics: Metrics): Promise<Stores> {
+export async function createCounterStore(config: AppConfig, logger: Logger, metrics: Metrics): Promise<CounterStore> {
   switch (config.STORE) {
-    case 'memory': {
-      logger.log('counter store: memory (counts and the change feed live in this process only and are lost on exit)');
-      const feed = new MemoryChangeFeed();
-      return { store: new MemoryCounterStore(feed, config.CATCHALL_THRESHOLD), feed };
-    }
+    case 'memory':
+      logger.log('counter store: memory (counts live in this process only and are lost on exit)');
+      return new MemoryCounterStore();
     case 'postgres':
       return createPostgresStore(config, logger, metrics);
     default:
@@ -34,7 +24,7 @@ export async function createStores(config: AppConfig, logger: Logger, metrics: M
   }
 }
 
-async function createPostgresStore(config: AppConfig, logger: Logger, metrics: Metrics): Promise<Stores> {
+async function createPostgresStore(config: AppConfig, logger: Logger, metrics: Metrics): Promise<PostgresCounterStore> {
   const db = await openDatabase(config, (msg) => logger.log(msg));
   const storeMetrics = new StoreMetrics(metrics);
   const dataSource = createPostgresDataSource({
@@ -46,21 +36,14 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
   });
   const embedded = db.embedded;
   let store: PostgresCounterStore;
-  let feed: PostgresChangeFeed | undefined;
   try {
     await dataSource.initialize();
     if (config.MIGRATE_ON_START) {
       const applied = await migrateUp(dataSource);
       logger.log(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'schema up to date');
     }
-    const opened = await PostgresChangeFeed.open(poolOf(dataSource), db.url);
-    feed = opened;
-    store = await PostgresCounterStore.open(dataSource, storeMetrics, embedded ? () => embedded.stop() : undefined, {
-      threshold: config.CATCHALL_THRESHOLD,
-      committed: (lastId) => opened.committed(lastId),
-    });
+    store = await PostgresCounterStore.open(dataSource, storeMetrics, embedded ? () => embedded.stop() : undefined);
   } catch (err) {
-    await feed?.close();
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw new Error(`database ${maskUrl(db.url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -69,5 +52,5 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
   logger.log(
     `counter store: postgres at ${maskUrl(db.url)}${embedded ? ' (embedded)' : ''}, pool ${config.DATABASE_POOL_SIZE}`,
   );
-  return { store, feed };
+  return store;
 }

@@ -2,7 +2,7 @@
 // and nodes merge views of a domain by taking the maximum.
 import { Counts } from './counts';
 
-export const DEFAULT_CATCHALL_THRESHOLD = 1000;
+const DEFAULT_CATCHALL_THRESHOLD = 1000;
 
 export type DomainStatus = 'unknown' | 'catch-all' | 'not catch-all';
 

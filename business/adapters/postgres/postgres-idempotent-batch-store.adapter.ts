@@ -6,9 +6,7 @@
 //      unnest upsert as a flush, so it locks domain rows in the same order as
 //      every flush and never deadlocks with one), returning the new totals;
 //      otherwise SELECT the recorded fingerprint and answer;
-//   4. with transition recording, the batch's status transitions
-//      (transition-upsert.sql.ts, recordTransitions: after the domain rows,
-//      like a flush), then COMMIT.
+//   4. COMMIT.
 // The key and the counts commit together or not at all. A second transaction
 // with the same key (another node, or a retry) blocks in step 2 on the first
 // one's uncommitted row until it ends, then sees the committed key (replay)
@@ -23,8 +21,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { IdempotentBatchStore, KeyedBatch, KeyedOutcome } from '../../ports';
 import { poolOf } from './data-source';
-import { TransitionRecording, toDomainCounts, toUpsertParams } from './postgres-counter-store.adapter';
-import { recordTransitions } from './transition-upsert.sql';
+import { toDomainCounts, toUpsertParams } from './postgres-counter-store.adapter';
 
 const DELETE_EXPIRED_SQL = 'DELETE FROM idempotency_keys WHERE key = $1 AND expires_at <= now()';
 
@@ -52,14 +49,8 @@ WHERE key IN (SELECT key FROM idempotency_keys WHERE expires_at <= now() LIMIT $
 export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
   private readonly pool: Pool;
 
-  /**
-   * @param dataSource the counter store's initialised DataSource (one pool per process)
-   * @param transitions the counter store's transition recording: a keyed batch records transitions as a flush does
-   */
-  constructor(
-    dataSource: DataSource,
-    private readonly transitions?: TransitionRecording,
-  ) {
+  /** @param dataSource the counter store's initialised DataSource (one pool per process) */
+  constructor(dataSource: DataSource) {
     super();
     this.pool = poolOf(dataSource);
   }
@@ -97,7 +88,6 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         values: [batch.key, batch.fingerprint, batch.answer.status, batch.answer.body, batch.ttlSeconds],
       });
       let outcome: KeyedOutcome;
-      let lastChangeId: number | undefined;
       if (inserted.rowCount === 1) {
         const rows = await client.query<[string, string, string]>({
           name: 'catchall_idem_upsert',
@@ -105,11 +95,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
           values: params,
           rowMode: 'array',
         });
-        const totals = rows.rows.map(toDomainCounts);
-        outcome = { kind: 'applied', totals };
-        if (this.transitions) {
-          lastChangeId = await recordTransitions(client, totals, batch.deltas, this.transitions.threshold);
-        }
+        outcome = { kind: 'applied', totals: rows.rows.map(toDomainCounts) };
       } else {
         const found = await client.query<{ fingerprint: string; status: number; response: string }>({
           name: 'catchall_idem_select',
@@ -121,7 +107,6 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         outcome = { kind: 'replayed', fingerprint: row.fingerprint, answer: { status: row.status, body: row.response } };
       }
       await client.query('COMMIT');
-      if (lastChangeId !== undefined) this.transitions?.committed?.(lastChangeId);
       return outcome;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
