@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { LocalPostgres, StopMode } from '../../foundation/postgres/local-postgres';
 import { freePort } from './free-port';
-import { assertTestDatabaseName, postgresBinDir, TEST_DATA_DIR } from './postgres';
+import { assertTestDatabaseName, createTestDatabase, postgresBinDir, TEST_DATA_DIR } from './postgres';
 
 const URL_ENV = 'TEST_CITUS_URL';
 const WORKERS_ENV = 'TEST_CITUS_WORKER_URLS';
@@ -210,16 +210,7 @@ async function setUpDatabase(coordinator: LocalPostgres, workers: LocalPostgres[
 
 /** Drops and creates `name` on one node, with the citus extension in it. */
 async function recreate(serverUrl: string, name: string): Promise<void> {
-  const client = new Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    const ident = client.escapeIdentifier(name);
-    await client.query(`DROP DATABASE IF EXISTS ${ident} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${ident}`);
-  } finally {
-    await client.end();
-  }
-  await query(withDatabase(serverUrl, name), ['CREATE EXTENSION IF NOT EXISTS citus']);
+  await query(await createTestDatabase(name, serverUrl), ['CREATE EXTENSION IF NOT EXISTS citus']);
 }
 
 /** On the coordinator's database: the extension, the coordinator's own address, and each worker. */
