@@ -2,15 +2,17 @@
 // configuration and the telemetry main built, and wires them into Nest.
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { CounterStore, StatusCache } from '../business/ports';
+import { ChangeFeed, CounterStore, StatusCache } from '../business/ports';
 import { IdempotentBatchService, IngestService, LookupService } from '../business/services';
 import { LoggerOptions, loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
 import { AuthMetrics } from './auth/auth-metrics';
 import { callerKeyOf } from './auth/caller';
 import { cacheOf, withCache } from './cache';
+import { ChangesPruner } from './changes-pruner';
 import { APP_CONFIG, AppConfig } from './config';
 import { assertDatabaseAvailable } from './database';
+import { ChangesController } from './handlers/changes.http.controller';
 import { DomainsController } from './handlers/domains.http.controller';
 import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
@@ -20,10 +22,13 @@ import { ingestObserver } from './flush-observer';
 import { EventRateLimit } from './limits/event-rate-limit';
 import { ServiceMetrics } from './metrics/service-metrics';
 import { createIdempotentBatchService, IdempotencyLifecycle } from './idempotency';
-import { createCounterStore } from './stores';
+import { createStores, Stores } from './stores';
 import { NoRequestLinks, RequestLinks } from './tracing/flush-spans';
 import { Telemetry } from './tracing/setup';
 import { createFlushSpans, traceLogOptions, tracingModules } from './tracing/wiring';
+
+/** The stores as built from config, before the cache wraps the counter store. */
+const STORES = Symbol('STORES');
 
 /** Stops ingest (flushing what is left) and then closes the store, in that order. */
 class Lifecycle implements OnApplicationShutdown {
@@ -31,9 +36,12 @@ class Lifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(IngestService) private readonly ingest: IngestService,
     @Inject(CounterStore) private readonly store: CounterStore,
+    @Inject(ChangeFeed) private readonly feed: ChangeFeed,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    // Long-polls answer now (empty) rather than hold the shutdown.
+    await this.feed.close().catch(() => undefined);
     try {
       await this.ingest.close();
       this.logger.log('pending events flushed');
@@ -70,7 +78,7 @@ export class AppModule {
         TerminusModule.forRoot({ logger: false }),
         ...tracingModules(config, telemetry),
       ],
-      controllers: [EventsController, DomainsController, HealthController, MetricsController],
+      controllers: [EventsController, DomainsController, ChangesController, HealthController, MetricsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: RequestLinks, useValue: spans ?? new NoRequestLinks() },
@@ -79,13 +87,17 @@ export class AppModule {
         { provide: AuthMetrics, useFactory: (m: Metrics) => new AuthMetrics(m.registry), inject: [Metrics] },
         { provide: EventRateLimit, useFactory: (m: AuthMetrics) => new EventRateLimit(config, m), inject: [AuthMetrics] },
         {
-          provide: CounterStore,
-          useFactory: async (metrics: Metrics) => {
-            const store = await createCounterStore(config, new Logger('Store'), metrics);
-            return (await withCache(store, config, new Logger('Cache'), metrics)).store;
-          },
+          provide: STORES,
+          useFactory: (metrics: Metrics) => createStores(config, new Logger('Store'), metrics),
           inject: [Metrics],
         },
+        {
+          provide: CounterStore,
+          useFactory: async (stores: Stores, metrics: Metrics) =>
+            (await withCache(stores.store, config, new Logger('Cache'), metrics)).store,
+          inject: [STORES, Metrics],
+        },
+        { provide: ChangeFeed, useFactory: (stores: Stores) => stores.feed, inject: [STORES] },
         // The cache inside the store (null without one), for health output.
         { provide: StatusCache, useFactory: (store: CounterStore) => cacheOf(store) ?? null, inject: [CounterStore] },
         {
@@ -115,6 +127,7 @@ export class AppModule {
             new LookupService(store, ingest, config.CATCHALL_THRESHOLD),
           inject: [CounterStore, IngestService],
         },
+        ChangesPruner,
         {
           provide: IdempotentBatchService,
           useFactory: (store: CounterStore, metrics: ServiceMetrics, registry: Metrics) =>

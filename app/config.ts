@@ -78,6 +78,9 @@ const CONFIG_SCHEMA = {
   // How long an Idempotency-Key of POST /events is remembered (docs/reliability.md).
   IDEMPOTENCY_TTL_S: int({ min: 1, max: 30 * 24 * 3600, default: 86_400 }),
   CATCHALL_THRESHOLD: int({ min: 0, max: Number.MAX_SAFE_INTEGER, default: 1000 }),
+  // The change feed (docs/changes.md): days kept, and long-polls waiting at once on one node.
+  CHANGES_RETENTION_DAYS: int({ min: 1, max: 36_500, default: 30 }),
+  CHANGES_MAX_WAITERS: int({ min: 1, max: 100_000, default: 1_000 }),
   SHUTDOWN_TIMEOUT_MS: int({ min: 100, max: 600_000, default: 15_000 }),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info' as LogLevel),
   NODE_ENV: oneOf(['development', 'production', 'test'] as const, 'development'),

@@ -12,6 +12,7 @@ import {
   ShuttingDownError,
   StoreUnavailableError,
 } from '../business/services';
+import { TooManyWaitersError } from './handlers/changes.http.controller';
 import { RateLimitedError } from './limits/event-rate-limit';
 
 export function mapBusinessError(err: unknown): HttpErrorAnswer | undefined {
@@ -19,6 +20,7 @@ export function mapBusinessError(err: unknown): HttpErrorAnswer | undefined {
   if (err instanceof OverloadedError) return unavailable(err.message, err.retryAfterSeconds);
   if (err instanceof AckTimeoutError || err instanceof NotStoredError) return unavailable(err.message, 1);
   if (err instanceof ShuttingDownError) return unavailable(err.message, 1);
+  if (err instanceof TooManyWaitersError) return unavailable(err.message, 1);
   if (err instanceof StoreUnavailableError) return unavailable('the counter store is unavailable, retry later', 1);
   if (err instanceof IdempotencyKeysFullError) return unavailable(err.message, 1);
   if (err instanceof IdempotencyKeyReusedError) return errorAnswer(422, err.message);

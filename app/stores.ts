@@ -1,10 +1,12 @@
 // Builds the counter store (and, later, the cache around it) that the
 // configuration asks for. The only place that knows every adapter.
 import { Logger } from '@nestjs/common';
-import { CounterStore } from '../business/ports';
+import { ChangeFeed, CounterStore } from '../business/ports';
+import { MemoryChangeFeed } from '../business/adapters/memory/memory-change-feed.adapter';
 import { MemoryCounterStore } from '../business/adapters/memory/memory-counter-store.adapter';
-import { createPostgresDataSource } from '../business/adapters/postgres/data-source';
+import { createPostgresDataSource, poolOf } from '../business/adapters/postgres/data-source';
 import { migrateUp } from '../business/adapters/postgres/migrate';
+import { PostgresChangeFeed } from '../business/adapters/postgres/postgres-change-feed.adapter';
 import { PostgresCounterStore } from '../business/adapters/postgres/postgres-counter-store.adapter';
 import { Metrics } from '../foundation/metrics/metrics';
 import { MIGRATIONS } from '../migrations';
@@ -12,11 +14,19 @@ import { AppConfig } from './config';
 import { maskUrl, openDatabase } from './database';
 import { StoreMetrics } from './metrics/store-metrics';
 
-export async function createCounterStore(config: AppConfig, logger: Logger, metrics: Metrics): Promise<CounterStore> {
+/** The counter store and the feed of status transitions it records into. */
+export interface Stores {
+  store: CounterStore;
+  feed: ChangeFeed;
+}
+
+export async function createStores(config: AppConfig, logger: Logger, metrics: Metrics): Promise<Stores> {
   switch (config.STORE) {
-    case 'memory':
-      logger.log('counter store: memory (counts live in this process only and are lost on exit)');
-      return new MemoryCounterStore();
+    case 'memory': {
+      logger.log('counter store: memory (counts and the change feed live in this process only and are lost on exit)');
+      const feed = new MemoryChangeFeed();
+      return { store: new MemoryCounterStore(feed, config.CATCHALL_THRESHOLD), feed };
+    }
     case 'postgres':
       return createPostgresStore(config, logger, metrics);
     default:
@@ -24,7 +34,7 @@ export async function createCounterStore(config: AppConfig, logger: Logger, metr
   }
 }
 
-async function createPostgresStore(config: AppConfig, logger: Logger, metrics: Metrics): Promise<PostgresCounterStore> {
+async function createPostgresStore(config: AppConfig, logger: Logger, metrics: Metrics): Promise<Stores> {
   const db = await openDatabase(config, (msg) => logger.log(msg));
   const storeMetrics = new StoreMetrics(metrics);
   const dataSource = createPostgresDataSource({
@@ -36,14 +46,21 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
   });
   const embedded = db.embedded;
   let store: PostgresCounterStore;
+  let feed: PostgresChangeFeed | undefined;
   try {
     await dataSource.initialize();
     if (config.MIGRATE_ON_START) {
       const applied = await migrateUp(dataSource);
       logger.log(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'schema up to date');
     }
-    store = await PostgresCounterStore.open(dataSource, storeMetrics, embedded ? () => embedded.stop() : undefined);
+    const opened = await PostgresChangeFeed.open(poolOf(dataSource), db.url);
+    feed = opened;
+    store = await PostgresCounterStore.open(dataSource, storeMetrics, embedded ? () => embedded.stop() : undefined, {
+      threshold: config.CATCHALL_THRESHOLD,
+      committed: (lastId) => opened.committed(lastId),
+    });
   } catch (err) {
+    await feed?.close();
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw new Error(`database ${maskUrl(db.url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -52,5 +69,5 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
   logger.log(
     `counter store: postgres at ${maskUrl(db.url)}${embedded ? ' (embedded)' : ''}, pool ${config.DATABASE_POOL_SIZE}`,
   );
-  return store;
+  return { store, feed };
 }

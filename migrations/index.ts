@@ -5,10 +5,12 @@ import { CreateDomains1795470000000 } from './1795470000000-create-domains';
 import { CreateFlushFences1795470000001 } from './1795470000001-create-flush-fences';
 import { DistributeOnCitus1795470000002 } from './1795470000002-distribute-on-citus';
 import { CreateIdempotencyKeys1795470000005 } from './1795470000005-create-idempotency-keys';
+import { CreateStatusChanges1795470000006 } from './1795470000006-create-status-changes';
 
 export const MIGRATIONS = [
   CreateDomains1795470000000,
   CreateFlushFences1795470000001,
   DistributeOnCitus1795470000002,
   CreateIdempotencyKeys1795470000005,
+  CreateStatusChanges1795470000006,
 ];

@@ -11,6 +11,7 @@ const ROUTE_ACCESS: ReadonlyArray<[method: string, route: string, access: Access
   ['POST', '/events', 'write'],
   ['GET', '/domains/:domain', 'read'],
   ['POST', '/domains/lookup', 'read'],
+  ['GET', '/changes', 'read'],
   ['GET', '/health', 'open'],
   ['GET', '/health/live', 'open'],
   ['GET', '/health/ready', 'open'],

@@ -11,7 +11,7 @@ import {
   HealthIndicatorResult,
   HealthIndicatorService,
 } from '@nestjs/terminus';
-import { CounterStore, StatusCache } from '../../business/ports';
+import { ChangeFeed, CounterStore, StatusCache } from '../../business/ports';
 import { IngestService } from '../../business/services';
 import { withTimeout } from '../../foundation/health/with-timeout';
 
@@ -26,13 +26,14 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly store: CounterStore,
     private readonly ingest: IngestService,
+    @Inject(ChangeFeed) private readonly feed: ChangeFeed,
     @Optional() @Inject(StatusCache) private readonly cache: StatusCache | null = null,
   ) {}
 
   @Get()
   @HealthCheck()
   all() {
-    return this.health.check(this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]));
+    return this.health.check([...this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]), () => this.changes()]);
   }
 
   @Get('live')
@@ -78,6 +79,12 @@ export class HealthController {
     } catch (err) {
       return check.down({ kind: this.store.kind, message: err instanceof Error ? err.message : String(err) });
     }
+  }
+
+  /** Always "up": says where the change feed lives (memory: this process only, bounded). */
+  private changes(): HealthIndicatorResult {
+    const { durable, detail } = this.feed.state();
+    return this.indicators.check('changes').up({ durable, ...detail });
   }
 
   private backlogUnderBound(): HealthIndicatorResult {

@@ -2,7 +2,7 @@
 // and nodes merge views of a domain by taking the maximum.
 import { Counts } from './counts';
 
-const DEFAULT_CATCHALL_THRESHOLD = 1000;
+export const DEFAULT_CATCHALL_THRESHOLD = 1000;
 
 export type DomainStatus = 'unknown' | 'catch-all' | 'not catch-all';
 

@@ -2,3 +2,4 @@ export * from './counts';
 export * from './domain-name';
 export * from './domain-status';
 export * from './event-type';
+export * from './transition';

@@ -1,4 +1,5 @@
 export * from './counter-store.port';
 export * from './ingest-observer.port';
 export * from './status-cache.port';
+export * from './change-feed.port';
 export * from './idempotent-batch-store.port';

@@ -6,8 +6,9 @@
 // growable Float64Arrays indexed by slot (exact up to 2^53). No per-domain
 // object is allocated. V8 caps one Map at 2^24 entries, so names are spread over
 // several Maps by a cheap hash.
-import { Counts, DomainCounts } from '../../models';
+import { Counts, DEFAULT_CATCHALL_THRESHOLD, DomainCounts, StatusTransition, detectTransition } from '../../models';
 import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
+import { MemoryChangeFeed } from './memory-change-feed.adapter';
 
 const SHARDS = 16;
 const INITIAL_CAPACITY = 1 << 14;
@@ -18,6 +19,14 @@ export class MemoryCounterStore extends CounterStore {
   private delivered = new Float64Array(INITIAL_CAPACITY);
   private bounced = new Float64Array(INITIAL_CAPACITY);
   private size = 0;
+
+  /** With a feed, apply records each status transition in it (threshold: the catch-all rule's). */
+  constructor(
+    private readonly feed?: MemoryChangeFeed,
+    private readonly threshold = DEFAULT_CATCHALL_THRESHOLD,
+  ) {
+    super();
+  }
 
   /** Number of domains stored. */
   get domainCount(): number {
@@ -33,13 +42,20 @@ export class MemoryCounterStore extends CounterStore {
     }
     const totals = options?.totals !== false;
     const rows: DomainCounts[] = totals ? new Array(deltas.size) : [];
+    const transitions: StatusTransition[] = [];
     let i = 0;
     for (const [name, c] of deltas) {
       const slot = this.slotFor(name);
       this.delivered[slot] += c.delivered;
       this.bounced[slot] += c.bounced;
-      if (totals) rows[i++] = { name, delivered: this.delivered[slot], bounced: this.bounced[slot] };
+      const after = { delivered: this.delivered[slot], bounced: this.bounced[slot] };
+      if (totals) rows[i++] = { name, ...after };
+      if (this.feed) {
+        const t = detectTransition(name, after, c, this.threshold);
+        if (t) transitions.push(t);
+      }
     }
+    if (transitions.length > 0) this.feed?.append(transitions);
     return rows;
   }
 

@@ -42,6 +42,7 @@ import type { DataSource } from 'typeorm';
 import { Counts, DomainCounts } from '../../models';
 import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
 import { poolOf } from './data-source';
+import { RECORDING_UPSERT_SQL, RECORDING_UPSERT_WITH_TOTALS_SQL, readRecordedFlush } from './transition-upsert.sql';
 
 const UPSERT_SQL_WITHOUT_TOTALS = `WITH fence AS (
   UPDATE flush_fences SET seq = $5::bigint, fenced = false, updated_at = now()
@@ -83,6 +84,13 @@ export interface PostgresStoreObserver {
   flushResolved?(stored: boolean): void;
 }
 
+/** With this, every flush also records status transitions (transition-upsert.sql.ts). */
+export interface TransitionRecording {
+  threshold: number;
+  /** After a flush that recorded changes committed: the last id (wakes this node's long-polls). */
+  committed?(lastChangeId: number): void;
+}
+
 export interface PoolStats {
   total: number;
   idle: number;
@@ -115,8 +123,9 @@ export class PostgresCounterStore extends CounterStore {
     dataSource: DataSource,
     observer: PostgresStoreObserver = {},
     onClosed?: () => Promise<void>,
+    transitions?: TransitionRecording,
   ): Promise<PostgresCounterStore> {
-    const store = new PostgresCounterStore(dataSource, randomUUID(), observer, onClosed);
+    const store = new PostgresCounterStore(dataSource, randomUUID(), observer, onClosed, transitions);
     await store.pool.query(`DELETE FROM flush_fences WHERE updated_at < now() - interval '${FENCE_RETENTION}'`);
     store.idleLanes.push(await store.newLane());
     return store;
@@ -129,6 +138,8 @@ export class PostgresCounterStore extends CounterStore {
     readonly node: string,
     private readonly observer: PostgresStoreObserver,
     private readonly onClosed?: () => Promise<void>,
+    /** Public for the idempotent-batch store, which records transitions the same way. */
+    readonly transitions?: TransitionRecording,
   ) {
     super();
     this.pool = poolOf(dataSource);
@@ -203,19 +214,30 @@ export class PostgresCounterStore extends CounterStore {
     // that would crash the process. The query's rejection reports it.
     const swallow = () => undefined;
     client.on('error', swallow);
-    let rows: CountRow[];
+    let rows: DomainCounts[];
     let written: number;
+    let lastChangeId: number | undefined;
     try {
-      const result = await client.query<CountRow>({
-        name: totals ? 'catchall_upsert' : 'catchall_upsert_only',
-        text: totals ? UPSERT_SQL : UPSERT_SQL_WITHOUT_TOTALS,
-        values: [...params, lane.id, seq],
-        rowMode: 'array',
-      });
+      if (this.transitions) {
+        const result = await client.query<unknown[]>({
+          name: totals ? 'catchall_upsert_recording' : 'catchall_upsert_only_recording',
+          text: totals ? RECORDING_UPSERT_WITH_TOTALS_SQL : RECORDING_UPSERT_SQL,
+          values: [...params, lane.id, seq, this.transitions.threshold],
+          rowMode: 'array',
+        });
+        ({ written, lastChangeId, totals: rows } = readRecordedFlush(result.rows, totals));
+      } else {
+        const result = await client.query<CountRow>({
+          name: totals ? 'catchall_upsert' : 'catchall_upsert_only',
+          text: totals ? UPSERT_SQL : UPSERT_SQL_WITHOUT_TOTALS,
+          values: [...params, lane.id, seq],
+          rowMode: 'array',
+        });
+        rows = totals ? result.rows.map(toDomainCounts) : [];
+        written = result.rowCount ?? 0;
+      }
       client.off('error', swallow);
       client.release();
-      rows = result.rows;
-      written = result.rowCount ?? 0;
     } catch (err) {
       client.release(true);
       this.observer.statement?.('upsert', performance.now() - started, false);
@@ -236,7 +258,8 @@ export class PostgresCounterStore extends CounterStore {
     }
     lane.seq = seq;
     this.observer.rowsUpserted?.(written);
-    return totals ? rows.map(toDomainCounts) : [];
+    if (lastChangeId !== undefined) this.transitions?.committed?.(lastChangeId);
+    return rows;
   }
 
   /**

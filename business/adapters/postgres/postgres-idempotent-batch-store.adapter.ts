@@ -6,7 +6,9 @@
 //      unnest upsert as a flush, so it locks domain rows in the same order as
 //      every flush and never deadlocks with one), returning the new totals;
 //      otherwise SELECT the recorded fingerprint and answer;
-//   4. COMMIT.
+//   4. with transition recording, the batch's status transitions
+//      (transition-upsert.sql.ts, recordTransitions: after the domain rows,
+//      like a flush), then COMMIT.
 // The key and the counts commit together or not at all. A second transaction
 // with the same key (another node, or a retry) blocks in step 2 on the first
 // one's uncommitted row until it ends, then sees the committed key (replay)
@@ -21,7 +23,8 @@ import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { IdempotentBatchStore, KeyedBatch, KeyedOutcome } from '../../ports';
 import { poolOf } from './data-source';
-import { toDomainCounts, toUpsertParams } from './postgres-counter-store.adapter';
+import { TransitionRecording, toDomainCounts, toUpsertParams } from './postgres-counter-store.adapter';
+import { recordTransitions } from './transition-upsert.sql';
 
 const DELETE_EXPIRED_SQL = 'DELETE FROM idempotency_keys WHERE key = $1 AND expires_at <= now()';
 
@@ -49,8 +52,14 @@ WHERE key IN (SELECT key FROM idempotency_keys WHERE expires_at <= now() LIMIT $
 export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
   private readonly pool: Pool;
 
-  /** @param dataSource the counter store's initialised DataSource (one pool per process) */
-  constructor(dataSource: DataSource) {
+  /**
+   * @param dataSource the counter store's initialised DataSource (one pool per process)
+   * @param transitions the counter store's transition recording: a keyed batch records transitions as a flush does
+   */
+  constructor(
+    dataSource: DataSource,
+    private readonly transitions?: TransitionRecording,
+  ) {
     super();
     this.pool = poolOf(dataSource);
   }
@@ -88,6 +97,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         values: [batch.key, batch.fingerprint, batch.answer.status, batch.answer.body, batch.ttlSeconds],
       });
       let outcome: KeyedOutcome;
+      let lastChangeId: number | undefined;
       if (inserted.rowCount === 1) {
         const rows = await client.query<[string, string, string]>({
           name: 'catchall_idem_upsert',
@@ -95,7 +105,11 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
           values: params,
           rowMode: 'array',
         });
-        outcome = { kind: 'applied', totals: rows.rows.map(toDomainCounts) };
+        const totals = rows.rows.map(toDomainCounts);
+        outcome = { kind: 'applied', totals };
+        if (this.transitions) {
+          lastChangeId = await recordTransitions(client, totals, batch.deltas, this.transitions.threshold);
+        }
       } else {
         const found = await client.query<{ fingerprint: string; status: number; response: string }>({
           name: 'catchall_idem_select',
@@ -107,6 +121,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         outcome = { kind: 'replayed', fingerprint: row.fingerprint, answer: { status: row.status, body: row.response } };
       }
       await client.query('COMMIT');
+      if (lastChangeId !== undefined) this.transitions?.committed?.(lastChangeId);
       return outcome;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

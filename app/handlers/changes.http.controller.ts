@@ -1,0 +1,77 @@
+// GET /changes: the feed of status transitions, in commit order, with an opaque
+// cursor; `wait` long-polls until a change after the cursor commits (this
+// node's flushes wake it at once, other nodes' through the feed's LISTEN) or
+// the deadline passes. A client that goes away ends its wait, and the number of
+// waits at once is capped (503 beyond), so long-polls hold no unbounded memory.
+import { BadRequestException, Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { Change, ChangeFeed } from '../../business/ports';
+import { APP_CONFIG, AppConfig } from '../config';
+import { encodeCursor, parseChangesQuery } from './changes-query';
+
+/** A change as the API shows it. */
+export interface ChangeView {
+  cursor: string;
+  domain: string;
+  from: string;
+  to: string;
+  delivered: number;
+  bounced: number;
+  at: string;
+}
+
+/** Thrown when CHANGES_MAX_WAITERS long-polls are already waiting. */
+export class TooManyWaitersError extends Error {
+  constructor(max: number) {
+    super(`${max} long-polls are already waiting on /changes; retry later or without wait`);
+    this.name = 'TooManyWaitersError';
+  }
+}
+
+@Controller('changes')
+export class ChangesController {
+  private waiting = 0;
+
+  constructor(
+    @Inject(ChangeFeed) private readonly feed: ChangeFeed,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  async list(
+    @Query() query: Record<string, unknown>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ changes: ChangeView[]; next: string }> {
+    const parsed = parseChangesQuery(query);
+    if (!parsed.ok) throw new BadRequestException(parsed.reason);
+    const { after, limit, waitS } = parsed.value;
+    let changes = await this.feed.read(after, limit);
+    if (changes.length === 0 && waitS > 0) {
+      if (this.waiting >= this.config.CHANGES_MAX_WAITERS) throw new TooManyWaitersError(this.config.CHANGES_MAX_WAITERS);
+      this.waiting++;
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      reply.raw.once('close', onClose);
+      try {
+        if (await this.feed.wait(after, Date.now() + waitS * 1000, gone.signal)) changes = await this.feed.read(after, limit);
+      } finally {
+        reply.raw.off('close', onClose);
+        this.waiting--;
+      }
+    }
+    const next = changes.length > 0 ? changes[changes.length - 1].id : after;
+    return { changes: changes.map(toView), next: encodeCursor(next) };
+  }
+}
+
+function toView(c: Change): ChangeView {
+  return {
+    cursor: encodeCursor(c.id),
+    domain: c.domain,
+    from: c.from,
+    to: c.to,
+    delivered: c.delivered,
+    bounced: c.bounced,
+    at: c.at.toISOString(),
+  };
+}
