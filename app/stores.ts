@@ -57,7 +57,7 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
     feed = opened;
     store = await PostgresCounterStore.open(dataSource, storeMetrics, embedded ? () => embedded.stop() : undefined, {
       threshold: config.CATCHALL_THRESHOLD,
-      committed: (lastId) => opened.committed(lastId),
+      recorded: () => opened.recorded(),
     });
   } catch (err) {
     await feed?.close();

@@ -29,13 +29,14 @@ interface Node {
   close(): Promise<void>;
 }
 
-async function openNode(threshold: number): Promise<Node> {
+/** A node; `announce: false` plays one that dies after its commits, before it sequences them. */
+async function openNode(threshold: number, announce = true): Promise<Node> {
   const ds = createPostgresDataSource({ url, poolSize: 6, migrations: MIGRATIONS });
   await ds.initialize();
-  const feed = await PostgresChangeFeed.open(poolOf(ds), url);
+  const feed = await PostgresChangeFeed.open(poolOf(ds), url, { sweepMs: announce ? 60_000 : 200 });
   const store = await PostgresCounterStore.open(ds, {}, undefined, {
     threshold,
-    committed: (id) => feed.committed(id),
+    recorded: () => (announce ? feed.recorded() : undefined),
   });
   return {
     store,
@@ -97,6 +98,8 @@ describe('postgres change feed across two nodes', () => {
     const bounce = (node: Node) =>
       Promise.all([flush(node, { delivered: 0, bounced: 1 }), flush(node, { delivered: 0, bounced: 1 })]);
     await Promise.all([bounce(a), bounce(b)]);
+    // Each node sequences what it recorded; wait for both.
+    await Promise.all([a.feed.sequence(), b.feed.sequence()]);
 
     const changes = [];
     for (let after = 0; ; ) {
@@ -105,7 +108,7 @@ describe('postgres change feed across two nodes', () => {
       changes.push(...page);
       after = page[page.length - 1].id;
     }
-    // Ids are 1..n without a gap (allocated under the head lock, all committed).
+    // Ids are 1..n without a gap (handed out by one sequencer at a time, under the head lock).
     expect(changes.map((c) => c.id)).toEqual(changes.map((_, i) => i + 1));
     expect(changes).toHaveLength(domains.length * 2);
     const byDomain = new Map<string, typeof changes>();
@@ -131,28 +134,47 @@ describe('postgres change feed across two nodes', () => {
     expect((await b.feed.read(0, 10)).map((c) => c.domain)).toEqual(['x.com']);
   });
 
-  it('does not wait for the feed head when a flush has no transition', async () => {
-    // Another transaction holds the head's row lock (as a flush with transitions does until it commits).
+  it('never makes a flush wait for sequencing, even a flush with a transition', async () => {
+    // Another transaction holds the head's row lock (as a sequencer does while it moves a batch).
     const holder = await poolOf(admin).connect();
     await holder.query('BEGIN');
-    await holder.query('UPDATE change_feed_head SET last_id = last_id');
+    await holder.query('SELECT last_id FROM change_feed_head FOR UPDATE');
     try {
-      const flushed = a.store.apply(new Map([['z.com', { delivered: 1, bounced: 0 }]]), { totals: false });
+      const flushed = a.store.apply(new Map([['z.com', { delivered: 0, bounced: 1 }]]), { totals: false });
       const outcome = await Promise.race([
         flushed.then(() => 'flushed'),
         new Promise((r) => setTimeout(() => r('blocked on the head'), 10_000)),
       ]);
       expect(outcome).toBe('flushed');
+      const outbox = await admin.query('SELECT domain, from_status, to_status FROM status_changes_outbox');
+      expect(outbox).toEqual([{ domain: 'z.com', from_status: 'unknown', to_status: 'not catch-all' }]);
     } finally {
       await holder.query('ROLLBACK');
       holder.release();
     }
+    await a.feed.sequence();
+    expect((await a.feed.read(0, 10)).map((c) => [c.id, c.domain])).toEqual([[1, 'z.com']]);
+    expect(await admin.query('SELECT * FROM status_changes_outbox')).toEqual([]);
   });
 
-  it('does not touch the feed head for a flush without transitions', async () => {
+  it('moves transitions of a node that died before sequencing them (another node sweeps)', async () => {
+    const dying = await openNode(THRESHOLD, false);
+    try {
+      const waiting = b.feed.wait(0, Date.now() + 20_000);
+      await dying.store.apply(new Map([['w.com', { delivered: 0, bounced: 1 }]]), { totals: false });
+      await expect(waiting).resolves.toBe(true);
+      expect((await b.feed.read(0, 10)).map((c) => c.domain)).toEqual(['w.com']);
+    } finally {
+      await dying.close();
+    }
+  });
+
+  it('writes nothing to the feed for a flush without transitions', async () => {
     await a.store.apply(new Map([['y.com', { delivered: 3, bounced: 0 }]]), { totals: true });
+    await a.feed.sequence();
     const head = await admin.query('SELECT last_id FROM change_feed_head');
     expect(Number(head[0].last_id)).toBe(0);
+    expect(await admin.query('SELECT * FROM status_changes_outbox')).toEqual([]);
     expect(await a.feed.read(0, 10)).toEqual([]);
   });
 });

@@ -160,7 +160,7 @@ describe('migrations', () => {
   const tables = async () =>
     (
       await ds.query<{ table_name: string }[]>(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'change_feed_head') ORDER BY 1",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'status_changes_outbox', 'change_feed_head') ORDER BY 1",
       )
     ).map((r) => r.table_name);
 
@@ -175,7 +175,7 @@ describe('migrations', () => {
     } finally {
       await other.destroy();
     }
-    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes']);
+    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'status_changes_outbox']);
     expect((await migrationStatus(ds)).every((m) => m.applied)).toBe(true);
 
     const columns = await ds.query<{ column_name: string; data_type: string; is_nullable: string }[]>(
@@ -199,7 +199,7 @@ describe('migrations', () => {
 
     // And again, from scratch.
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
-    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes']);
+    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'status_changes_outbox']);
   });
 });
 
@@ -222,7 +222,7 @@ describe('migrations on citus', () => {
     (
       await ds.query<{ t: string; method: string; col: string | null }[]>(
         `SELECT logicalrelid::text AS t, partmethod AS method, column_to_column_name(logicalrelid, partkey) AS col
-         FROM pg_dist_partition WHERE logicalrelid::text IN ('domains', 'flush_fences', 'status_changes', 'change_feed_head') ORDER BY 1`,
+         FROM pg_dist_partition WHERE logicalrelid::text IN ('domains', 'flush_fences', 'status_changes', 'status_changes_outbox', 'change_feed_head') ORDER BY 1`,
       )
     ).map((r) => `${r.t}:${r.method}:${r.col ?? ''}`);
 
@@ -244,7 +244,7 @@ describe('migrations on citus', () => {
     } finally {
       await other.destroy();
     }
-    expect(await layout()).toEqual(['change_feed_head:h:k', 'domains:h:name', 'flush_fences:h:node', 'status_changes:h:id']);
+    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
     const shards = await ds.query<{ n: string }[]>("SELECT count(*) AS n FROM pg_dist_shard WHERE logicalrelid = 'domains'::regclass");
     expect(Number(shards[0].n)).toBeGreaterThan(1);
 
@@ -275,10 +275,10 @@ describe('migrations on citus', () => {
       'CreateIdempotencyKeys1795470000005',
       'CreateStatusChanges1795470000006',
     ]);
-    expect(await layout()).toEqual(['change_feed_head:h:k', 'domains:h:name', 'flush_fences:h:node', 'status_changes:h:id']);
+    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
     for (let i = 0; i < MIGRATIONS.length; i++) expect(await migrateDown(ds)).toBeDefined();
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
-    expect(await layout()).toEqual(['change_feed_head:h:k', 'domains:h:name', 'flush_fences:h:node', 'status_changes:h:id']);
+    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
   });
 
   it('leave a plain PostgreSQL database alone', async () => {

@@ -130,7 +130,7 @@ export async function dropTestDatabase(url: string): Promise<void> {
 export async function truncateTestDatabase(dataSource: DataSource): Promise<void> {
   const name = (dataSource.options as { url?: string }).url;
   assertTestDatabaseName(name ? databaseName(name) : '');
-  await dataSource.query('TRUNCATE domains, flush_fences, idempotency_keys, status_changes');
+  await dataSource.query('TRUNCATE domains, flush_fences, idempotency_keys, status_changes, status_changes_outbox');
   await dataSource.query('UPDATE change_feed_head SET last_id = 0');
 }
 

@@ -1,18 +1,20 @@
-// The PostgreSQL change feed: reads status_changes (written by the flush upsert,
+// The PostgreSQL change feed: reads status_changes (filled by the sequencer,
+// change-sequencer.ts, from the transitions flushes write to the outbox,
 // transition-upsert.sql.ts) and lets long-polls wait for the next change.
 //
-// Waking: this node's own flushes call `committed(id)` right after their commit;
+// Waking: this node's sequencer advances the signal right after its commit;
 // other nodes' commits arrive as NOTIFY on a dedicated connection that LISTENs
 // (it is not from the pool, which must stay free for flushes). Before a wait
-// the feed reads change_feed_head (the last committed id; the row lock makes an
-// uncommitted increment invisible), after LISTEN is set up, so a change
-// committed just before the wait is not missed. While the LISTEN connection is
+// the feed reads change_feed_head (the last committed id), after LISTEN is set
+// up, so a change committed just before the wait is not missed. A read first
+// waits for this node's pending sequencing, so a change whose flush returned
+// on this node is readable at once. While the LISTEN connection is
 // down it is reconnected with backoff, and waits re-read the head once a second.
 import { Client, Pool } from 'pg';
 import { Change, ChangeFeed, ChangeFeedState } from '../../ports';
 import { DomainStatus } from '../../models';
 import { MonotoneSignal } from '../../../foundation/sync/monotone-signal';
-import { CHANGES_CHANNEL } from './transition-upsert.sql';
+import { CHANGES_CHANNEL, ChangeSequencer } from './change-sequencer';
 
 const READ_SQL = `SELECT id, domain, from_status, to_status, delivered, bounced, at
 FROM status_changes WHERE id > $1::bigint ORDER BY id LIMIT $2`;
@@ -34,13 +36,14 @@ export class PostgresChangeFeed extends ChangeFeed {
   private closed = false;
   private reconnectDelay = RECONNECT_MS.first;
   private reconnectTimer?: NodeJS.Timeout;
+  private readonly sequencer: ChangeSequencer;
 
   /**
    * @param pool the pool to read with (the counter store's)
    * @param url where to open the LISTEN connection
    */
-  static async open(pool: Pool, url: string): Promise<PostgresChangeFeed> {
-    const feed = new PostgresChangeFeed(pool, url);
+  static async open(pool: Pool, url: string, options: { sweepMs?: number } = {}): Promise<PostgresChangeFeed> {
+    const feed = new PostgresChangeFeed(pool, url, options.sweepMs);
     try {
       await feed.listen();
     } catch (err) {
@@ -53,16 +56,24 @@ export class PostgresChangeFeed extends ChangeFeed {
   private constructor(
     private readonly pool: Pool,
     private readonly url: string,
+    sweepMs?: number,
   ) {
     super();
+    this.sequencer = new ChangeSequencer(pool, (lastId) => this.signal.advance(lastId), sweepMs);
   }
 
-  /** This node's flush committed changes up to `lastId` (called by the counter store). */
-  committed(lastId: number): void {
-    this.signal.advance(lastId);
+  /** A flush of this node committed transitions to the outbox (called by the counter store). */
+  recorded(): void {
+    this.sequencer.kick().catch(() => undefined); // the sweep retries
+  }
+
+  /** Sequences every transition committed so far (for tests and shutdown). */
+  sequence(): Promise<void> {
+    return this.sequencer.kick();
   }
 
   async read(after: number, limit: number): Promise<Change[]> {
+    await this.sequencer.settled();
     const result = await this.pool.query<ChangeRow>({
       text: READ_SQL,
       values: [String(after), limit],
@@ -99,6 +110,7 @@ export class PostgresChangeFeed extends ChangeFeed {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.sequencer.close();
     clearTimeout(this.reconnectTimer);
     this.signal.releaseAll();
     const listener = this.listener;

@@ -87,8 +87,8 @@ export interface PostgresStoreObserver {
 /** With this, every flush also records status transitions (transition-upsert.sql.ts). */
 export interface TransitionRecording {
   threshold: number;
-  /** After a flush that recorded changes committed: the last id (wakes this node's long-polls). */
-  committed?(lastChangeId: number): void;
+  /** After a flush that wrote transitions to the outbox committed (starts sequencing them). */
+  recorded?(): void;
 }
 
 export interface PoolStats {
@@ -216,7 +216,7 @@ export class PostgresCounterStore extends CounterStore {
     client.on('error', swallow);
     let rows: DomainCounts[];
     let written: number;
-    let lastChangeId: number | undefined;
+    let recorded = 0;
     try {
       if (this.transitions) {
         const result = await client.query<unknown[]>({
@@ -225,7 +225,7 @@ export class PostgresCounterStore extends CounterStore {
           values: [...params, lane.id, seq, this.transitions.threshold],
           rowMode: 'array',
         });
-        ({ written, lastChangeId, totals: rows } = readRecordedFlush(result.rows, totals));
+        ({ written, recorded, totals: rows } = readRecordedFlush(result.rows, totals));
       } else {
         const result = await client.query<CountRow>({
           name: totals ? 'catchall_upsert' : 'catchall_upsert_only',
@@ -258,7 +258,7 @@ export class PostgresCounterStore extends CounterStore {
     }
     lane.seq = seq;
     this.observer.rowsUpserted?.(written);
-    if (lastChangeId !== undefined) this.transitions?.committed?.(lastChangeId);
+    if (recorded > 0) this.transitions?.recorded?.();
     return rows;
   }
 

@@ -97,7 +97,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         values: [batch.key, batch.fingerprint, batch.answer.status, batch.answer.body, batch.ttlSeconds],
       });
       let outcome: KeyedOutcome;
-      let lastChangeId: number | undefined;
+      let recorded = 0;
       if (inserted.rowCount === 1) {
         const rows = await client.query<[string, string, string]>({
           name: 'catchall_idem_upsert',
@@ -108,7 +108,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         const totals = rows.rows.map(toDomainCounts);
         outcome = { kind: 'applied', totals };
         if (this.transitions) {
-          lastChangeId = await recordTransitions(client, totals, batch.deltas, this.transitions.threshold);
+          recorded = await recordTransitions(client, totals, batch.deltas, this.transitions.threshold);
         }
       } else {
         const found = await client.query<{ fingerprint: string; status: number; response: string }>({
@@ -121,7 +121,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         outcome = { kind: 'replayed', fingerprint: row.fingerprint, answer: { status: row.status, body: row.response } };
       }
       await client.query('COMMIT');
-      if (lastChangeId !== undefined) this.transitions?.committed?.(lastChangeId);
+      if (recorded > 0) this.transitions?.recorded?.();
       return outcome;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

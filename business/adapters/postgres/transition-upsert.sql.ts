@@ -5,24 +5,23 @@
 // Detection is in SQL and costs nearly nothing when nothing changes (the usual
 // flush): the upsert returns the new totals, a join with the delta arrays gives
 // each domain's status before (totals − delta) and after, and only the changed
-// rows go on. A domain still unknown after the flush cannot have changed, so
-// only the others are joined. Only when there are some does the statement touch
-// change_feed_head: it takes `n` ids under that row's lock, which is held until
-// commit, so ids become visible in commit order (a reader of `id > cursor`
-// never sees a lower id appear later). Two nodes flushing the same domain are
-// serialised by the domain's row lock, and each sees its own old → new, so a
-// transition is recorded once. The head is locked only after every domain row
-// (count(*) reads the whole upsert first), and domain rows are locked in name
-// order, so concurrent flushes cannot deadlock on it. pg_notify is delivered at
-// commit, waking other nodes' long-polls.
+// rows go on, into status_changes_outbox. A domain still unknown after the
+// flush cannot have changed, so only the others are joined. Two nodes flushing
+// the same domain are serialised by the domain's row lock, and each sees its
+// own old → new, so a transition is recorded once.
+//
+// The flush takes no feed position: that would need one lock shared by every
+// flush with a transition, held until commit (on Citus, through a two-phase
+// commit), and it made flushes queue behind each other. change-sequencer.ts
+// hands out positions afterwards. `at` is clock_timestamp() taken after the
+// domain's row lock, so a domain's later transition always carries a later
+// time (the sequencer orders by it).
 //
 // The DO UPDATE sets updated_at from EXCLUDED (Citus refuses now() there), as
 // the plain upsert of postgres-counter-store.adapter.ts does.
 // The classification mirrors business/models/domain-status.ts (ranks 0, 1, 2).
 import type { PoolClient } from 'pg';
 import { Counts, DomainCounts, detectTransitions } from '../../models';
-
-export const CHANGES_CHANNEL = 'catchall_changes';
 
 const RANK = (delivered: string, bounced: string) =>
   `CASE WHEN ${bounced} >= 1 THEN 2 WHEN ${delivered} > $6::bigint THEN 1 ELSE 0 END`;
@@ -54,94 +53,71 @@ changed AS MATERIALIZED (
   ) r
   WHERE rank_from <> rank_to
 ),
-head AS (
-  UPDATE change_feed_head SET last_id = last_id + c.n
-  FROM (SELECT count(*) AS n FROM changed) c
-  WHERE change_feed_head.k = 1 AND c.n > 0
-  RETURNING last_id - c.n AS first_id
-),
 ins AS (
-  INSERT INTO status_changes (id, domain, from_status, to_status, delivered, bounced)
-  SELECT head.first_id + row_number() OVER (ORDER BY ch.name), ch.name,
-    ${STATUS_BY_RANK}[ch.rank_from + 1], ${STATUS_BY_RANK}[ch.rank_to + 1], ch.delivered, ch.bounced
-  FROM changed ch, head
-  RETURNING id
-),
-notified AS (
-  -- ::text: Citus materialises CTEs, and a void column cannot be materialised.
-  SELECT max(id) AS last_id, pg_notify('${CHANGES_CHANNEL}', max(id)::text)::text AS sent FROM ins HAVING count(*) > 0
+  INSERT INTO status_changes_outbox (domain, delivered, bounced, from_status, to_status, at)
+  SELECT ch.name, ch.delivered, ch.bounced,
+    ${STATUS_BY_RANK}[ch.rank_from + 1], ${STATUS_BY_RANK}[ch.rank_to + 1], clock_timestamp()
+  FROM changed ch
+  RETURNING 1
 )`;
 
-/** Answers one row: [rows upserted, last change id or null]. */
+/** Answers one row: [rows upserted, transitions recorded]. */
 export const RECORDING_UPSERT_SQL = `${CTES}
-SELECT (SELECT count(*) FROM up), (SELECT last_id FROM notified)`;
+SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM ins)`;
 
-/** Answers the new totals, each row with the last change id (or null) in a fourth column. */
+/** Answers the new totals, each row with the number of transitions recorded in a fourth column. */
 export const RECORDING_UPSERT_WITH_TOTALS_SQL = `${CTES}
-SELECT up.name, up.delivered, up.bounced, (SELECT last_id FROM notified) FROM up`;
+SELECT up.name, up.delivered, up.bounced, (SELECT count(*) FROM ins) FROM up`;
 
 /** What a recording upsert answered. */
 export interface RecordedFlush {
   written: number;
-  /** Id of the last change this flush recorded; undefined when it recorded none. */
-  lastChangeId?: number;
+  /** Transitions this flush wrote to the outbox. */
+  recorded: number;
   totals: DomainCounts[];
 }
 
 /** Reads a recording upsert's answer (rowMode 'array', bigints as text). */
 export function readRecordedFlush(rows: unknown[][], withTotals: boolean): RecordedFlush {
   if (!withTotals) {
-    const [written, last] = (rows[0] ?? ['0', null]) as [string, string | null];
-    return { written: Number(written), lastChangeId: last === null ? undefined : Number(last), totals: [] };
+    const [written, recorded] = (rows[0] ?? ['0', '0']) as [string, string];
+    return { written: Number(written), recorded: Number(recorded), totals: [] };
   }
-  const last = rows.length > 0 ? (rows[0][3] as string | null) : null;
   return {
     written: rows.length,
-    lastChangeId: last === null ? undefined : Number(last),
+    recorded: rows.length > 0 ? Number(rows[0][3]) : 0,
     totals: rows.map((r) => ({ name: r[0] as string, delivered: Number(r[1]), bounced: Number(r[2]) })),
   };
 }
 
 /**
- * Appends transitions inside the caller's open transaction, after its upsert
- * locked the domains' rows (the same order as a flush: domains, then the head),
- * and notifies at commit. For paths whose upsert is a statement of an explicit
- * transaction (the idempotent keyed batch). Returns the last id, or undefined
- * when nothing changed (the head is then not touched).
+ * Writes a batch's transitions to the outbox inside the caller's open
+ * transaction, after its upsert took the domains' row locks (so `at` is taken
+ * under them, as in a flush). For paths whose upsert is a statement of an
+ * explicit transaction (the idempotent keyed batch). Returns how many.
  */
 export async function recordTransitions(
   client: PoolClient,
   totals: readonly DomainCounts[],
   deltas: ReadonlyMap<string, Counts>,
   threshold: number,
-): Promise<number | undefined> {
-  const changed = detectTransitions(totals, deltas, threshold).sort((a, b) => (a.domain < b.domain ? -1 : 1));
-  if (changed.length === 0) return undefined;
-  const result = await client.query<[string | null, string | null]>({
+): Promise<number> {
+  const changed = detectTransitions(totals, deltas, threshold);
+  if (changed.length === 0) return 0;
+  await client.query({
     name: 'catchall_append_transitions',
     text: APPEND_SQL,
     values: [
       changed.map((t) => t.domain),
-      changed.map((t) => t.from),
-      changed.map((t) => t.to),
       changed.map((t) => t.delivered),
       changed.map((t) => t.bounced),
-      changed.length,
+      changed.map((t) => t.from),
+      changed.map((t) => t.to),
     ],
-    rowMode: 'array',
   });
-  const last = result.rows[0]?.[0];
-  return last === null || last === undefined ? undefined : Number(last);
+  return changed.length;
 }
 
-const APPEND_SQL = `WITH head AS (
-  UPDATE change_feed_head SET last_id = last_id + $6::bigint WHERE k = 1 RETURNING last_id - $6::bigint AS first_id
-),
-ins AS (
-  INSERT INTO status_changes (id, domain, from_status, to_status, delivered, bounced)
-  SELECT head.first_id + t.ord, t.domain, t.from_status, t.to_status, t.delivered, t.bounced
-  FROM head, unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
-    WITH ORDINALITY AS t(domain, from_status, to_status, delivered, bounced, ord)
-  RETURNING id
-)
-SELECT max(id), pg_notify('${CHANGES_CHANNEL}', max(id)::text)::text FROM ins`;
+const APPEND_SQL = `INSERT INTO status_changes_outbox (domain, delivered, bounced, from_status, to_status, at)
+SELECT t.domain, t.delivered, t.bounced, t.from_status, t.to_status, clock_timestamp()
+FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[]) AS t(domain, delivered, bounced, from_status, to_status)`;
