@@ -2,7 +2,7 @@
 // configuration and the telemetry main built, and wires them into Nest.
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { ChangeFeed, CounterStore, StatusCache } from '../business/ports';
+import { ChangeFeed, CounterStore, StatusCache, StoreStatsSource } from '../business/ports';
 import { IdempotentBatchService, IngestService, LookupService } from '../business/services';
 import { LoggerOptions, loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
@@ -18,9 +18,11 @@ import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
 import { KeyedBatchHandler } from './handlers/idempotent-batch';
 import { MetricsController } from './handlers/metrics.http.controller';
+import { StatsController } from './handlers/stats.http.controller';
 import { ingestObserver } from './flush-observer';
 import { EventRateLimit } from './limits/event-rate-limit';
 import { ServiceMetrics } from './metrics/service-metrics';
+import { registerStatsMetrics } from './metrics/stats-metrics';
 import { createIdempotentBatchService, IdempotencyLifecycle } from './idempotency';
 import { createStores, Stores } from './stores';
 import { NoRequestLinks, RequestLinks } from './tracing/flush-spans';
@@ -78,7 +80,7 @@ export class AppModule {
         TerminusModule.forRoot({ logger: false }),
         ...tracingModules(config, telemetry),
       ],
-      controllers: [EventsController, DomainsController, ChangesController, HealthController, MetricsController],
+      controllers: [EventsController, DomainsController, ChangesController, StatsController, HealthController, MetricsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: RequestLinks, useValue: spans ?? new NoRequestLinks() },
@@ -98,6 +100,14 @@ export class AppModule {
           inject: [STORES, Metrics],
         },
         { provide: ChangeFeed, useFactory: (stores: Stores) => stores.feed, inject: [STORES] },
+        {
+          provide: StoreStatsSource,
+          useFactory: (stores: Stores, metrics: Metrics) => {
+            registerStatsMetrics(metrics, stores.stats);
+            return stores.stats;
+          },
+          inject: [STORES, Metrics],
+        },
         // The cache inside the store (null without one), for health output.
         { provide: StatusCache, useFactory: (store: CounterStore) => cacheOf(store) ?? null, inject: [CounterStore] },
         {

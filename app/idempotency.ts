@@ -19,7 +19,7 @@ function createIdempotentBatchStore(store: CounterStore): IdempotentBatchStore {
   const cached = store instanceof CachedCounterStore ? store : undefined;
   const counters = cached ? cached.inner : store;
   let keyed: IdempotentBatchStore;
-  if (counters instanceof PostgresCounterStore) keyed = new PostgresIdempotentBatchStore(counters.dataSource, counters.transitions);
+  if (counters instanceof PostgresCounterStore) keyed = new PostgresIdempotentBatchStore(counters.dataSource, counters);
   else if (counters instanceof MemoryCounterStore) keyed = new MemoryIdempotentBatchStore(counters);
   else throw new Error(`no idempotent-batch store for the ${counters.kind} counter store`);
   return cached ? new CachedIdempotentBatchStore(keyed, cached) : keyed;

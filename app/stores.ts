@@ -1,23 +1,26 @@
 // Builds the counter store (and, later, the cache around it) that the
 // configuration asks for. The only place that knows every adapter.
 import { Logger } from '@nestjs/common';
-import { ChangeFeed, CounterStore } from '../business/ports';
+import { ChangeFeed, CounterStore, StoreStatsSource } from '../business/ports';
 import { MemoryChangeFeed } from '../business/adapters/memory/memory-change-feed.adapter';
 import { MemoryCounterStore } from '../business/adapters/memory/memory-counter-store.adapter';
+import { MemoryStoreStats } from '../business/adapters/memory/memory-store-stats.adapter';
 import { createPostgresDataSource, poolOf } from '../business/adapters/postgres/data-source';
 import { migrateUp } from '../business/adapters/postgres/migrate';
 import { PostgresChangeFeed } from '../business/adapters/postgres/postgres-change-feed.adapter';
 import { PostgresCounterStore } from '../business/adapters/postgres/postgres-counter-store.adapter';
+import { PostgresStoreStats } from '../business/adapters/postgres/postgres-store-stats.adapter';
 import { Metrics } from '../foundation/metrics/metrics';
 import { MIGRATIONS } from '../migrations';
 import { AppConfig } from './config';
 import { maskUrl, openDatabase } from './database';
 import { StoreMetrics } from './metrics/store-metrics';
 
-/** The counter store and the feed of status transitions it records into. */
+/** The counter store, the feed of status transitions it records into, and the stats it keeps. */
 export interface Stores {
   store: CounterStore;
   feed: ChangeFeed;
+  stats: StoreStatsSource;
 }
 
 export async function createStores(config: AppConfig, logger: Logger, metrics: Metrics): Promise<Stores> {
@@ -25,7 +28,8 @@ export async function createStores(config: AppConfig, logger: Logger, metrics: M
     case 'memory': {
       logger.log('counter store: memory (counts and the change feed live in this process only and are lost on exit)');
       const feed = new MemoryChangeFeed();
-      return { store: new MemoryCounterStore(feed, config.CATCHALL_THRESHOLD), feed };
+      const stats = new MemoryStoreStats(config.CATCHALL_THRESHOLD);
+      return { store: new MemoryCounterStore(feed, config.CATCHALL_THRESHOLD, stats), feed, stats };
     }
     case 'postgres':
       return createPostgresStore(config, logger, metrics);
@@ -47,6 +51,7 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
   const embedded = db.embedded;
   let store: PostgresCounterStore;
   let feed: PostgresChangeFeed | undefined;
+  const stats = new PostgresStoreStats(poolOf(dataSource));
   try {
     await dataSource.initialize();
     if (config.MIGRATE_ON_START) {
@@ -59,6 +64,7 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
       threshold: config.CATCHALL_THRESHOLD,
       recorded: () => opened.recorded(),
     });
+    await stats.fold();
   } catch (err) {
     await feed?.close();
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
@@ -69,5 +75,5 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
   logger.log(
     `counter store: postgres at ${maskUrl(db.url)}${embedded ? ' (embedded)' : ''}, pool ${config.DATABASE_POOL_SIZE}`,
   );
-  return { store, feed };
+  return { store, feed, stats };
 }

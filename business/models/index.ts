@@ -3,3 +3,4 @@ export * from './domain-name';
 export * from './domain-status';
 export * from './event-type';
 export * from './transition';
+export * from './store-stats';

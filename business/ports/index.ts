@@ -3,3 +3,4 @@ export * from './ingest-observer.port';
 export * from './status-cache.port';
 export * from './change-feed.port';
 export * from './idempotent-batch-store.port';
+export * from './store-stats.port';

@@ -9,6 +9,7 @@
 import { Counts, DEFAULT_CATCHALL_THRESHOLD, DomainCounts, StatusTransition, detectTransition } from '../../models';
 import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
 import { MemoryChangeFeed } from './memory-change-feed.adapter';
+import { MemoryStoreStats } from './memory-store-stats.adapter';
 
 const SHARDS = 16;
 const INITIAL_CAPACITY = 1 << 14;
@@ -20,10 +21,14 @@ export class MemoryCounterStore extends CounterStore {
   private bounced = new Float64Array(INITIAL_CAPACITY);
   private size = 0;
 
-  /** With a feed, apply records each status transition in it (threshold: the catch-all rule's). */
+  /**
+   * With a feed, apply records each status transition in it (threshold: the
+   * catch-all rule's); with stats, it keeps them.
+   */
   constructor(
     private readonly feed?: MemoryChangeFeed,
     private readonly threshold = DEFAULT_CATCHALL_THRESHOLD,
+    private readonly stats?: MemoryStoreStats,
   ) {
     super();
   }
@@ -45,11 +50,13 @@ export class MemoryCounterStore extends CounterStore {
     const transitions: StatusTransition[] = [];
     let i = 0;
     for (const [name, c] of deltas) {
+      const known = this.size;
       const slot = this.slotFor(name);
       this.delivered[slot] += c.delivered;
       this.bounced[slot] += c.bounced;
       const after = { delivered: this.delivered[slot], bounced: this.bounced[slot] };
       if (totals) rows[i++] = { name, ...after };
+      this.stats?.record(after, c, this.size > known);
       if (this.feed) {
         const t = detectTransition(name, after, c, this.threshold);
         if (t) transitions.push(t);

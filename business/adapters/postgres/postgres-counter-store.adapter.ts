@@ -42,7 +42,7 @@ import type { DataSource } from 'typeorm';
 import { Counts, DomainCounts } from '../../models';
 import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
 import { poolOf } from './data-source';
-import { RECORDING_UPSERT_SQL, RECORDING_UPSERT_WITH_TOTALS_SQL, readRecordedFlush } from './transition-upsert.sql';
+import { RECORDING_UPSERT_SQL, RECORDING_UPSERT_WITH_TOTALS_SQL, eventSums, readRecordedFlush } from './transition-upsert.sql';
 
 const UPSERT_SQL_WITHOUT_TOTALS = `WITH fence AS (
   UPDATE flush_fences SET seq = $5::bigint, fenced = false, updated_at = now()
@@ -69,6 +69,9 @@ WHERE node = $1 AND seq = $2::bigint - 1`;
 
 const FENCE_STATE_SQL = 'SELECT seq, fenced FROM flush_fences WHERE node = $1';
 
+/** A lane's slot in domain_stats (flushes that record add to it). */
+const INSERT_STATS_SLOT_SQL = 'INSERT INTO domain_stats (slot) VALUES ($1) ON CONFLICT DO NOTHING';
+
 /** Rows of stores that have not flushed for this long are deleted when a store opens. */
 const FENCE_RETENTION = '30 days';
 
@@ -84,7 +87,7 @@ export interface PostgresStoreObserver {
   flushResolved?(stored: boolean): void;
 }
 
-/** With this, every flush also records status transitions (transition-upsert.sql.ts). */
+/** With this, every flush also records status transitions and keeps domain_stats (transition-upsert.sql.ts). */
 export interface TransitionRecording {
   threshold: number;
   /** After a flush that wrote transitions to the outbox committed (starts sequencing them). */
@@ -188,9 +191,23 @@ export class PostgresCounterStore extends CounterStore {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
+  /**
+   * Runs fn with a lane of its own (for a keyed batch, which adds to the lane's
+   * domain_stats slot in its transaction, so it shares that row with no one).
+   */
+  async withLane<T>(fn: (laneId: string) => Promise<T>): Promise<T> {
+    const lane = this.idleLanes.pop() ?? (await this.newLane());
+    try {
+      return await fn(lane.id);
+    } finally {
+      this.idleLanes.push(lane);
+    }
+  }
+
   private async newLane(): Promise<Lane> {
     const lane = { id: `${this.node}:${this.laneCount++}`, seq: 0 };
     await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, 0)', [lane.id]);
+    if (this.transitions) await this.pool.query(INSERT_STATS_SLOT_SQL, [lane.id]);
     return lane;
   }
 
@@ -222,7 +239,7 @@ export class PostgresCounterStore extends CounterStore {
         const result = await client.query<unknown[]>({
           name: totals ? 'catchall_upsert_recording' : 'catchall_upsert_only_recording',
           text: totals ? RECORDING_UPSERT_WITH_TOTALS_SQL : RECORDING_UPSERT_SQL,
-          values: [...params, lane.id, seq, this.transitions.threshold],
+          values: [...params, lane.id, seq, this.transitions.threshold, ...eventSums(deltas)],
           rowMode: 'array',
         });
         ({ written, recorded, totals: rows } = readRecordedFlush(result.rows, totals));
@@ -291,6 +308,8 @@ export class PostgresCounterStore extends CounterStore {
 
   private async adoptFence(lane: Lane): Promise<void> {
     await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING', [lane.id, lane.seq]);
+    // Its stats slot went with it (folded into 'base' once the fence row was gone).
+    if (this.transitions) await this.pool.query(INSERT_STATS_SLOT_SQL, [lane.id]);
     const state = await this.pool.query<{ seq: string }>('SELECT seq FROM flush_fences WHERE node = $1', [lane.id]);
     lane.seq = Number(state.rows[0]?.seq ?? lane.seq);
   }

@@ -23,8 +23,8 @@ import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { IdempotentBatchStore, KeyedBatch, KeyedOutcome } from '../../ports';
 import { poolOf } from './data-source';
-import { TransitionRecording, toDomainCounts, toUpsertParams } from './postgres-counter-store.adapter';
-import { recordTransitions } from './transition-upsert.sql';
+import { PostgresCounterStore, toDomainCounts, toUpsertParams } from './postgres-counter-store.adapter';
+import { addToStatsSlot, recordTransitions } from './transition-upsert.sql';
 
 const DELETE_EXPIRED_SQL = 'DELETE FROM idempotency_keys WHERE key = $1 AND expires_at <= now()';
 
@@ -43,7 +43,7 @@ ON CONFLICT (name) DO UPDATE
 SET delivered = domains.delivered + EXCLUDED.delivered,
     bounced = domains.bounced + EXCLUDED.bounced,
     updated_at = EXCLUDED.updated_at
-RETURNING name, delivered, bounced`;
+RETURNING name, delivered, bounced, (xmax = 0) AS created`;
 
 /** Bounded batches, so pruning never holds many row locks or one long transaction. */
 const PRUNE_SQL = `DELETE FROM idempotency_keys
@@ -54,11 +54,11 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
 
   /**
    * @param dataSource the counter store's initialised DataSource (one pool per process)
-   * @param transitions the counter store's transition recording: a keyed batch records transitions as a flush does
+   * @param counters the counter store, when it records transitions and stats: a keyed batch then does as a flush does
    */
   constructor(
     dataSource: DataSource,
-    private readonly transitions?: TransitionRecording,
+    private readonly counters?: PostgresCounterStore,
   ) {
     super();
     this.pool = poolOf(dataSource);
@@ -66,13 +66,25 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
 
   async applyOnce(batch: KeyedBatch): Promise<KeyedOutcome> {
     const params = toUpsertParams(batch.deltas); // throws on a bad count, before anything is sent
+    const counters = this.counters;
+    if (counters?.transitions) return counters.withLane((slot) => this.applyOn(batch, params, slot));
+    return this.applyOn(batch, params);
+  }
+
+  async prune(limit: number): Promise<number> {
+    const result = await this.pool.query(PRUNE_SQL, [limit]);
+    return result.rowCount ?? 0;
+  }
+
+  /** @param slot the domain_stats slot to add to (only when recording) */
+  private async applyOn(batch: KeyedBatch, params: [string, string, string], slot?: string): Promise<KeyedOutcome> {
     const client = await this.pool.connect();
     // A checked-out client whose connection dies also emits 'error'; the query's rejection reports it.
     const swallow = () => undefined;
     client.on('error', swallow);
     let healthy = false;
     try {
-      const outcome = await this.transaction(client, batch, params);
+      const outcome = await this.transaction(client, batch, params, slot);
       healthy = true;
       return outcome;
     } finally {
@@ -82,12 +94,12 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
     }
   }
 
-  async prune(limit: number): Promise<number> {
-    const result = await this.pool.query(PRUNE_SQL, [limit]);
-    return result.rowCount ?? 0;
-  }
-
-  private async transaction(client: PoolClient, batch: KeyedBatch, params: [string, string, string]): Promise<KeyedOutcome> {
+  private async transaction(
+    client: PoolClient,
+    batch: KeyedBatch,
+    params: [string, string, string],
+    slot?: string,
+  ): Promise<KeyedOutcome> {
     await client.query('BEGIN');
     try {
       await client.query({ name: 'catchall_idem_expire', text: DELETE_EXPIRED_SQL, values: [batch.key] });
@@ -99,16 +111,19 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
       let outcome: KeyedOutcome;
       let recorded = 0;
       if (inserted.rowCount === 1) {
-        const rows = await client.query<[string, string, string]>({
+        const rows = await client.query<[string, string, string, boolean]>({
           name: 'catchall_idem_upsert',
           text: KEYED_UPSERT_SQL,
           values: params,
           rowMode: 'array',
         });
-        const totals = rows.rows.map(toDomainCounts);
+        const totals = rows.rows.map((r) => toDomainCounts([r[0], r[1], r[2]]));
         outcome = { kind: 'applied', totals };
-        if (this.transitions) {
-          recorded = await recordTransitions(client, totals, batch.deltas, this.transitions.threshold);
+        const recording = this.counters?.transitions;
+        if (recording && slot !== undefined) {
+          recorded = await recordTransitions(client, totals, batch.deltas, recording.threshold);
+          const created = new Set(rows.rows.filter((r) => r[3]).map((r) => r[0]));
+          await addToStatsSlot(client, slot, totals, batch.deltas, created, recording.threshold);
         }
       } else {
         const found = await client.query<{ fingerprint: string; status: number; response: string }>({
@@ -121,7 +136,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         outcome = { kind: 'replayed', fingerprint: row.fingerprint, answer: { status: row.status, body: row.response } };
       }
       await client.query('COMMIT');
-      if (recorded > 0) this.transitions?.recorded?.();
+      if (recorded > 0) this.counters?.transitions?.recorded?.();
       return outcome;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -21,7 +21,7 @@
 // the plain upsert of postgres-counter-store.adapter.ts does.
 // The classification mirrors business/models/domain-status.ts (ranks 0, 1, 2).
 import type { PoolClient } from 'pg';
-import { Counts, DomainCounts, detectTransitions } from '../../models';
+import { Counts, DomainCounts, countFlushedDomain, detectTransitions, emptyStats } from '../../models';
 
 const RANK = (delivered: string, bounced: string) =>
   `CASE WHEN ${bounced} >= 1 THEN 2 WHEN ${delivered} > $6::bigint THEN 1 ELSE 0 END`;
@@ -41,11 +41,11 @@ up AS (
   SET delivered = domains.delivered + EXCLUDED.delivered,
       bounced = domains.bounced + EXCLUDED.bounced,
       updated_at = EXCLUDED.updated_at
-  RETURNING name, delivered, bounced
+  RETURNING name, delivered, bounced, (xmax = 0) AS created
 ),
 changed AS MATERIALIZED (
   SELECT * FROM (
-    SELECT up.name, up.delivered, up.bounced,
+    SELECT up.name, up.delivered, up.bounced, up.created,
       ${RANK('up.delivered - d.delivered', 'up.bounced - d.bounced')} AS rank_from,
       ${RANK('up.delivered', 'up.bounced')} AS rank_to
     FROM up JOIN unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered, bounced) ON d.name = up.name
@@ -59,7 +59,36 @@ ins AS (
     ${STATUS_BY_RANK}[ch.rank_from + 1], ${STATUS_BY_RANK}[ch.rank_to + 1], clock_timestamp()
   FROM changed ch
   RETURNING 1
+),
+st AS (
+  UPDATE domain_stats SET
+    unknown = domain_stats.unknown + x.unknown,
+    catch_all = domain_stats.catch_all + x.catch_all,
+    not_catch_all = domain_stats.not_catch_all + x.not_catch_all,
+    delivered = domain_stats.delivered + $7::bigint,
+    bounced = domain_stats.bounced + $8::bigint
+  FROM (
+    SELECT
+      (SELECT count(*) FROM up WHERE up.created AND up.bounced = 0 AND up.delivered <= $6::bigint)
+        - (SELECT count(*) FROM changed WHERE NOT created AND rank_from = 0) AS unknown,
+      (SELECT count(*) FROM changed WHERE rank_to = 1)
+        - (SELECT count(*) FROM changed WHERE NOT created AND rank_from = 1) AS catch_all,
+      (SELECT count(*) FROM changed WHERE rank_to = 2) AS not_catch_all
+  ) x
+  WHERE domain_stats.slot = $4 AND EXISTS (SELECT 1 FROM fence)
+  RETURNING 1
 )`;
+
+/** The recording upsert's two last parameters: the flush's delivered and bounced sums (for domain_stats). */
+export function eventSums(deltas: ReadonlyMap<string, Counts>): [number, number] {
+  let delivered = 0;
+  let bounced = 0;
+  for (const c of deltas.values()) {
+    delivered += c.delivered;
+    bounced += c.bounced;
+  }
+  return [delivered, bounced];
+}
 
 /** Answers one row: [rows upserted, transitions recorded]. */
 export const RECORDING_UPSERT_SQL = `${CTES}
@@ -121,3 +150,33 @@ export async function recordTransitions(
 const APPEND_SQL = `INSERT INTO status_changes_outbox (domain, delivered, bounced, from_status, to_status, at)
 SELECT t.domain, t.delivered, t.bounced, t.from_status, t.to_status, clock_timestamp()
 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[]) AS t(domain, delivered, bounced, from_status, to_status)`;
+
+/**
+ * Adds a batch's stats to a domain_stats slot inside the caller's open
+ * transaction (the keyed batch; a flush does the same in its statement).
+ * @param created names of the domains the batch inserted
+ */
+export async function addToStatsSlot(
+  client: PoolClient,
+  slot: string,
+  totals: readonly DomainCounts[],
+  deltas: ReadonlyMap<string, Counts>,
+  created: ReadonlySet<string>,
+  threshold: number,
+): Promise<void> {
+  const add = emptyStats();
+  for (const row of totals) {
+    const delta = deltas.get(row.name);
+    if (delta) countFlushedDomain(add, row, delta, created.has(row.name), threshold);
+  }
+  await client.query({
+    name: 'catchall_add_stats',
+    text: ADD_STATS_SQL,
+    values: [slot, add.domains.unknown, add.domains['catch-all'], add.domains['not catch-all'], add.events.delivered, add.events.bounced],
+  });
+}
+
+const ADD_STATS_SQL = `UPDATE domain_stats SET
+  unknown = unknown + $2, catch_all = catch_all + $3, not_catch_all = not_catch_all + $4,
+  delivered = delivered + $5, bounced = bounced + $6
+WHERE slot = $1`;
