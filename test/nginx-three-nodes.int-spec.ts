@@ -6,6 +6,8 @@
 // cache and with the three nodes sharing a three-master Redis Cluster cache. A
 // node killed mid-run loses nothing acknowledged and nothing is counted twice;
 // and nginx never sends a write to a second node once the first one had it.
+// /stats equals a full count of the database, and the change feed holds each
+// domain's transitions once, in order, ending in its stored status.
 import { createServer, Socket } from 'node:net';
 import { Client } from 'pg';
 import { run } from '../app/cmd/create-events';
@@ -61,6 +63,52 @@ async function expectLookupsMatchStore(base: string, rows: readonly Row[]): Prom
     const got = answer.body.results.map((r: { domain: string; status: string; delivered: number; bounced: number }) => [r.domain, r.status, r.delivered, r.bounced]);
     expect(got).toEqual(batch.map((r) => [r.name, classify(r, THRESHOLD), r.delivered, r.bounced]));
   }
+}
+
+/** /stats through `base` must equal a full count of the stored rows. */
+async function expectStatsMatchStore(base: string, rows: readonly Row[]): Promise<void> {
+  const domains = { unknown: 0, 'catch-all': 0, 'not catch-all': 0 };
+  const events = { delivered: 0, bounced: 0 };
+  for (const row of rows) {
+    domains[classify(row, THRESHOLD)]++;
+    events.delivered += row.delivered;
+    events.bounced += row.bounced;
+  }
+  const answer = await request(base, 'GET', '/stats');
+  expect(answer.status).toBe(200);
+  expect(answer.body).toEqual({ domains, events });
+}
+
+/**
+ * The whole change feed read through `base` (pages of 1000, each long-polled
+ * briefly until one comes back empty) must hold, for each domain that is not
+ * unknown, its transitions in order ending in its stored status, and nothing
+ * for the others; cursors only grow.
+ */
+async function expectFeedMatchesStore(base: string, rows: readonly Row[]): Promise<void> {
+  const byDomain = new Map<string, string[]>();
+  let after = '';
+  for (;;) {
+    const answer = await request(base, 'GET', `/changes?limit=1000&wait=3${after ? `&after=${after}` : ''}`);
+    expect(answer.status).toBe(200);
+    const changes: Array<{ domain: string; from: string; to: string }> = answer.body.changes;
+    if (changes.length === 0) break;
+    for (const c of changes) byDomain.set(c.domain, [...(byDomain.get(c.domain) ?? ['unknown']), `${c.from}>${c.to}`]);
+    after = answer.body.next;
+  }
+  for (const row of rows) {
+    const status = classify(row, THRESHOLD);
+    const chain = byDomain.get(row.name) ?? ['unknown'];
+    // Each step starts where the one before ended, and the last ends in the stored status.
+    let at = chain[0];
+    for (const step of chain.slice(1)) {
+      const [from, to] = step.split('>');
+      expect([row.name, from]).toEqual([row.name, at]);
+      at = to;
+    }
+    expect([row.name, at]).toEqual([row.name, status]);
+  }
+  expect(byDomain.size).toBe(rows.filter((r) => classify(r, THRESHOLD) !== 'unknown').length);
 }
 
 async function requestsServed(node: ServiceProcess, method: string): Promise<number> {
@@ -132,6 +180,8 @@ describe.each([
     for (const row of rows) statuses[classify(row, THRESHOLD)]++;
     expect(statuses).toEqual(report.expected);
     await expectLookupsMatchStore(nginx.url, rows);
+    await expectStatsMatchStore(nginx.url, rows);
+    await expectFeedMatchesStore(nginx.url, rows);
     // and each node on its own says the same
     for (const node of nodes) await expectLookupsMatchStore(node.url, rows.slice(0, 1000));
   }, RUN_TIMEOUT_MS);
@@ -144,6 +194,7 @@ describe.each([
     const rows = await storedRows(database.url);
     expect(rows.reduce((sum, r) => sum + r.delivered + r.bounced, 0)).toBe(sent);
     await expectLookupsMatchStore(nginx.url, rows);
+    await expectStatsMatchStore(nginx.url, rows);
   }, RUN_TIMEOUT_MS);
 
   it('a node killed mid-run: nothing acknowledged is lost, nothing is counted twice, the others take over', async () => {
@@ -166,6 +217,9 @@ describe.each([
     expect(total).toBeLessThanOrEqual(sent + 20_000);
     sent = total;
     await expectLookupsMatchStore(nginx.url, rows);
+    // Nothing acknowledged or not, the stats of the store are its own full count.
+    await expectStatsMatchStore(nginx.url, rows);
+    await expectFeedMatchesStore(nginx.url, rows);
     nodes.pop();
   }, RUN_TIMEOUT_MS);
 });
