@@ -51,7 +51,7 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
   const embedded = db.embedded;
   let store: PostgresCounterStore;
   let feed: PostgresChangeFeed | undefined;
-  const stats = new PostgresStoreStats(poolOf(dataSource));
+  let stats: PostgresStoreStats;
   try {
     await dataSource.initialize();
     if (config.MIGRATE_ON_START) {
@@ -64,6 +64,7 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
       threshold: config.CATCHALL_THRESHOLD,
       recorded: () => opened.recorded(),
     });
+    stats = new PostgresStoreStats(poolOf(dataSource));
     await stats.fold();
   } catch (err) {
     await feed?.close();
