@@ -20,8 +20,9 @@
 //
 // Runs: right after this node's flush commits a transition (kick), and every
 // few seconds on every node (a node that died between its commit and its kick
-// leaves rows another node moves).
-import type { Pool, PoolClient } from 'pg';
+// leaves rows another node moves). On a connection of its own, opened on first
+// need and replaced after an error: the pool stays free for flushes.
+import { Client } from 'pg';
 
 export const CHANGES_CHANNEL = 'catchall_changes';
 
@@ -65,13 +66,15 @@ export class ChangeSequencer {
   private closed = false;
   private waiters: Waiter[] = [];
   private readonly sweep: NodeJS.Timeout;
+  private client?: Client;
 
   /**
+   * @param url where to open the sequencer's connection
    * @param onSequenced after a commit that moved changes: the last id now in the feed
    * @param sweepMs how often this node also looks for rows no kick announced
    */
   constructor(
-    private readonly pool: Pool,
+    private readonly url: string,
     private readonly onSequenced: (lastId: number) => void,
     sweepMs = 2_000,
   ) {
@@ -101,6 +104,28 @@ export class ChangeSequencer {
     this.closed = true;
     clearInterval(this.sweep);
     this.settle(Number.MAX_SAFE_INTEGER, new Error('the change sequencer is closed'));
+    // A run in progress ends with an error on the closed connection.
+    await this.dropClient();
+  }
+
+  private async connection(): Promise<Client> {
+    if (this.client) return this.client;
+    const client = new Client({ connectionString: this.url, application_name: 'catchall-sequencer' });
+    // An idle connection dropped by the server: forget it; the next run opens another.
+    client.on('error', () => void this.dropClient(client));
+    await client.connect();
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      throw new Error('the change sequencer is closed');
+    }
+    this.client = client;
+    return client;
+  }
+
+  private async dropClient(client = this.client): Promise<void> {
+    if (!client) return;
+    if (this.client === client) this.client = undefined;
+    await client.end().catch(() => undefined);
   }
 
   private async drive(): Promise<void> {
@@ -126,7 +151,7 @@ export class ChangeSequencer {
 
   /** One transaction; returns how many changes it moved. */
   private async runOnce(): Promise<number> {
-    const client = await this.pool.connect();
+    const client = await this.connection();
     let lastId: number | undefined;
     let moved = 0;
     try {
@@ -140,17 +165,16 @@ export class ChangeSequencer {
         await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, String(lastId)]);
       }
       await client.query('COMMIT');
-      client.release();
     } catch (err) {
-      // The connection may be broken: drop it instead of returning it to the pool.
-      client.release(true);
+      // The connection may be broken (or mid-transaction): replace it.
+      await this.dropClient(client);
       throw err;
     }
     if (lastId !== undefined) this.onSequenced(lastId);
     return moved;
   }
 
-  private async append(client: PoolClient, lastId: number, rows: OutboxRow[]): Promise<number> {
+  private async append(client: Client, lastId: number, rows: OutboxRow[]): Promise<number> {
     const ordered = orderForFeed(rows);
     await client.query(INSERT_SQL, [
       ordered.map((_, i) => lastId + 1 + i),

@@ -40,7 +40,7 @@ export class PostgresChangeFeed extends ChangeFeed {
 
   /**
    * @param pool the pool to read with (the counter store's)
-   * @param url where to open the LISTEN connection
+   * @param url where to open the LISTEN and the sequencer connections
    */
   static async open(pool: Pool, url: string, options: { sweepMs?: number } = {}): Promise<PostgresChangeFeed> {
     const feed = new PostgresChangeFeed(pool, url, options.sweepMs);
@@ -59,7 +59,7 @@ export class PostgresChangeFeed extends ChangeFeed {
     sweepMs?: number,
   ) {
     super();
-    this.sequencer = new ChangeSequencer(pool, (lastId) => this.signal.advance(lastId), sweepMs);
+    this.sequencer = new ChangeSequencer(url, (lastId) => this.signal.advance(lastId), sweepMs);
   }
 
   /** A flush of this node committed transitions to the outbox (called by the counter store). */
@@ -95,6 +95,7 @@ export class PostgresChangeFeed extends ChangeFeed {
   }
 
   async prune(before: Date, batch: number): Promise<number> {
+    await this.sequencer.settled();
     const result = await this.pool.query(PRUNE_SQL, [before, batch]);
     return result.rowCount ?? 0;
   }
