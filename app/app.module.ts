@@ -2,8 +2,8 @@
 // configuration and the telemetry main built, and wires them into Nest.
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { ChangeFeed, CounterStore, StatusCache } from '../business/ports';
-import { IdempotentBatchService, IngestService, LookupService } from '../business/services';
+import { ChangeFeed, CounterStore, StatusCache, WebhookState } from '../business/ports';
+import { IdempotentBatchService, IngestService, LookupService, WebhookDeliverer } from '../business/services';
 import { LoggerOptions, loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
 import { AuthMetrics } from './auth/auth-metrics';
@@ -18,11 +18,13 @@ import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
 import { KeyedBatchHandler } from './handlers/idempotent-batch';
 import { MetricsController } from './handlers/metrics.http.controller';
+import { WebhooksController } from './handlers/webhooks.http.controller';
 import { ingestObserver } from './flush-observer';
 import { EventRateLimit } from './limits/event-rate-limit';
 import { ServiceMetrics } from './metrics/service-metrics';
 import { createIdempotentBatchService, IdempotencyLifecycle } from './idempotency';
 import { createStores, Stores } from './stores';
+import { createWebhookDeliverer, createWebhookState, WebhooksLifecycle } from './webhooks';
 import { NoRequestLinks, RequestLinks } from './tracing/flush-spans';
 import { Telemetry } from './tracing/setup';
 import { createFlushSpans, traceLogOptions, tracingModules } from './tracing/wiring';
@@ -78,7 +80,7 @@ export class AppModule {
         TerminusModule.forRoot({ logger: false }),
         ...tracingModules(config, telemetry),
       ],
-      controllers: [EventsController, DomainsController, ChangesController, HealthController, MetricsController],
+      controllers: [EventsController, DomainsController, ChangesController, WebhooksController, HealthController, MetricsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: RequestLinks, useValue: spans ?? new NoRequestLinks() },
@@ -136,6 +138,13 @@ export class AppModule {
         },
         KeyedBatchHandler,
         IdempotencyLifecycle,
+        { provide: WebhookState, useFactory: (store: CounterStore) => createWebhookState(store), inject: [CounterStore] },
+        {
+          provide: WebhookDeliverer,
+          useFactory: (feed: ChangeFeed, state: WebhookState, metrics: Metrics) => createWebhookDeliverer(feed, state, config, metrics),
+          inject: [ChangeFeed, WebhookState, Metrics],
+        },
+        WebhooksLifecycle,
         Lifecycle,
       ],
     };

@@ -6,6 +6,7 @@ import { CreateFlushFences1795470000001 } from './1795470000001-create-flush-fen
 import { DistributeOnCitus1795470000002 } from './1795470000002-distribute-on-citus';
 import { CreateIdempotencyKeys1795470000005 } from './1795470000005-create-idempotency-keys';
 import { CreateStatusChanges1795470000006 } from './1795470000006-create-status-changes';
+import { CreateWebhookState1795470000007 } from './1795470000007-create-webhook-state';
 
 export const MIGRATIONS = [
   CreateDomains1795470000000,
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   DistributeOnCitus1795470000002,
   CreateIdempotencyKeys1795470000005,
   CreateStatusChanges1795470000006,
+  CreateWebhookState1795470000007,
 ];

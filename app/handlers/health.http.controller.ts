@@ -11,7 +11,8 @@ import {
   HealthIndicatorResult,
   HealthIndicatorService,
 } from '@nestjs/terminus';
-import { ChangeFeed, CounterStore, StatusCache } from '../../business/ports';
+import { ChangeFeed, CounterStore, StatusCache, WebhookState } from '../../business/ports';
+import { WebhookDeliverer } from '../../business/services';
 import { IngestService } from '../../business/services';
 import { withTimeout } from '../../foundation/health/with-timeout';
 
@@ -28,12 +29,18 @@ export class HealthController {
     private readonly ingest: IngestService,
     @Inject(ChangeFeed) private readonly feed: ChangeFeed,
     @Optional() @Inject(StatusCache) private readonly cache: StatusCache | null = null,
+    @Optional() @Inject(WebhookState) private readonly webhookState: WebhookState | null = null,
+    @Optional() @Inject(WebhookDeliverer) private readonly deliverer: WebhookDeliverer | null = null,
   ) {}
 
   @Get()
   @HealthCheck()
   all() {
-    return this.health.check([...this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]), () => this.changes()]);
+    return this.health.check([
+      ...this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]),
+      () => this.changes(),
+      () => this.webhooks(),
+    ]);
   }
 
   @Get('live')
@@ -85,6 +92,15 @@ export class HealthController {
   private changes(): HealthIndicatorResult {
     const { durable, detail } = this.feed.state();
     return this.indicators.check('changes').up({ durable, ...detail });
+  }
+
+  /** Always "up": how many endpoints this node serves and where their delivery state lives (memory: this process only). */
+  private webhooks(): HealthIndicatorResult {
+    const check = this.indicators.check('webhooks');
+    const endpoints = this.deliverer?.endpoints.length ?? 0;
+    if (!this.webhookState) return check.up({ endpoints });
+    const { durable, detail } = this.webhookState.info();
+    return check.up({ endpoints, durable, ...detail });
   }
 
   private backlogUnderBound(): HealthIndicatorResult {

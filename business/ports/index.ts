@@ -3,3 +3,5 @@ export * from './ingest-observer.port';
 export * from './status-cache.port';
 export * from './change-feed.port';
 export * from './idempotent-batch-store.port';
+export * from './webhook-state.port';
+export * from './webhook-sender.port';
