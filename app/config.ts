@@ -50,8 +50,9 @@ function webhookUrls(): EnvVar<string[]> {
 export function displayUrl(raw: string): string {
   const u = new URL(raw);
   if (u.password) u.password = '***';
-  if (u.search) u.search = '?…';
-  return u.toString();
+  const query = u.search ? '?…' : '';
+  u.search = '';
+  return `${u.toString()}${query}`;
 }
 
 /** WEBHOOK_SECRET: `whsec_` and the base64 of 24 to 64 random bytes (Standard Webhooks); never shown. */

@@ -11,7 +11,7 @@ import { RunningServer } from '../app/server';
 import { endpointKey } from '../business/services';
 import { closeAgent, request } from './support/http';
 import { createTestDatabase, dropTestDatabase } from './support/postgres';
-import { Received, TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
+import { Received, Respond, TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
 
 const nodes: RunningServer[] = [];
 const receivers: WebhookReceiver[] = [];
@@ -37,7 +37,7 @@ function env(databaseUrl: string | undefined, urls: string[], extra: Record<stri
   };
 }
 
-async function receiver(respond?: ConstructorParameters<typeof WebhookReceiver>[2]): Promise<WebhookReceiver> {
+async function receiver(respond?: Respond): Promise<WebhookReceiver> {
   const r = await WebhookReceiver.start(respond);
   receivers.push(r);
   return r;

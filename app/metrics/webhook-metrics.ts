@@ -16,7 +16,6 @@ export class WebhookMetrics implements WebhookObserver {
   private readonly attempts: Counter<'endpoint'>;
   private readonly parkedHere: Counter<'endpoint'>;
   private readonly leases: Gauge<'endpoint'>;
-  private lastCounts = new Map<string, number>();
 
   constructor(metrics: Metrics, endpoints: readonly string[], state: WebhookState) {
     const registers = [metrics.registry];
@@ -44,15 +43,16 @@ export class WebhookMetrics implements WebhookObserver {
       labelNames: ['endpoint'],
       registers,
     });
-    const self = this;
+    // The last counts read: shown again when the state does not answer in time.
+    const last = { counts: new Map<string, number>() };
     new Gauge({
       name: 'catchall_webhook_parked',
       help: 'Parked deliveries recorded (by every node), by endpoint key: see GET /webhooks/failures',
       labelNames: ['endpoint'],
       registers,
       async collect() {
-        self.lastCounts = await withTimeout(state.parkedCounts(), COUNTS_TIMEOUT_MS, 'the webhook state').catch(() => self.lastCounts);
-        for (const ep of endpoints) this.set({ endpoint: ep }, self.lastCounts.get(ep) ?? 0);
+        last.counts = await withTimeout(state.parkedCounts(), COUNTS_TIMEOUT_MS, 'the webhook state').catch(() => last.counts);
+        for (const ep of endpoints) this.set({ endpoint: ep }, last.counts.get(ep) ?? 0);
       },
     });
     for (const ep of endpoints) {

@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Change, ChangeFeed, WebhookFailure, WebhookMessage, WebhookSender, WebhookState } from '../ports';
 
 /** The `type` of every message this service sends. */
-export const STATUS_CHANGED_TYPE = 'domain.status_changed';
+const STATUS_CHANGED_TYPE = 'domain.status_changed';
 
 export interface WebhookEndpoint {
   /** A short, stable name of the URL (a hash): metric label, state key, part of webhook-id. */

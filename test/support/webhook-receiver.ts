@@ -3,7 +3,7 @@
 // a status code, or 'hold' to keep the request open until the receiver closes
 // (an endpoint that stalls, or a delivery in flight when the sender dies).
 import http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, Socket } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
 export interface Received {
@@ -22,17 +22,13 @@ export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64
 
 export class WebhookReceiver {
   readonly received: Received[] = [];
-  private readonly sockets = new Set<import('node:net').Socket>();
+  private readonly sockets = new Set<Socket>();
 
-  private constructor(
-    private readonly server: http.Server,
-    readonly url: string,
-    public respond: Respond,
-  ) {}
+  private readonly server: http.Server;
+  url = '';
 
-  static async start(respond: Respond = () => 200, path = '/hook'): Promise<WebhookReceiver> {
-    let receiver!: WebhookReceiver;
-    const server = http.createServer((req, res) => {
+  private constructor(public respond: Respond) {
+    this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -43,21 +39,25 @@ export class WebhookReceiver {
           signature: header('webhook-signature'),
           body: Buffer.concat(chunks).toString('utf8'),
         };
-        receiver.received.push(got);
-        const nth = receiver.received.filter((r) => r.id === got.id).length;
-        const answer = receiver.respond(got, nth);
+        this.received.push(got);
+        const nth = this.received.filter((r) => r.id === got.id).length;
+        const answer = this.respond(got, nth);
         if (answer === 'hold') return;
         got.status = answer;
         res.writeHead(answer, { 'content-type': 'text/plain' }).end('ok');
       });
     });
-    server.on('connection', (s) => {
-      receiver.sockets.add(s);
-      s.once('close', () => receiver.sockets.delete(s));
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    receiver = new WebhookReceiver(server, `http://127.0.0.1:${port}${path}`, respond);
+  }
+
+  static async start(respond: Respond = () => 200, path = '/hook'): Promise<WebhookReceiver> {
+    const receiver = new WebhookReceiver(respond);
+    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    const { port } = receiver.server.address() as AddressInfo;
+    receiver.url = `http://127.0.0.1:${port}${path}`;
     return receiver;
   }
 
