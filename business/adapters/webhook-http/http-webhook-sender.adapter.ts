@@ -49,14 +49,28 @@ export class HttpWebhookSender extends WebhookSender {
   }
 }
 
-/** A short reason for a failed attempt (fetch hides the network error in `cause`). */
+/**
+ * A short reason for a failed attempt (fetch hides the network error in
+ * `cause`). Duck-typed, not instanceof: fetch's errors may come from another
+ * realm (Node's internals, or a test runner's sandbox).
+ */
 function describeError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-    if (err.name === 'AbortError') return 'aborted';
-    const cause = (err as { cause?: unknown }).cause;
-    if (cause instanceof Error) return `${err.message}: ${(cause as NodeJS.ErrnoException).code ?? cause.message}`;
-    return err.message;
-  }
-  return String(err);
+  const e = asError(err);
+  if (!e) return String(err);
+  if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  if (e.name === 'AbortError') return 'aborted';
+  const cause = asError(e.cause);
+  if (cause) return `${e.message}: ${cause.code ?? cause.message}`;
+  return e.message;
+}
+
+interface ErrorLike {
+  name: string;
+  message: string;
+  code?: string;
+  cause?: unknown;
+}
+
+function asError(v: unknown): ErrorLike | undefined {
+  return typeof v === 'object' && v !== null && typeof (v as ErrorLike).message === 'string' ? (v as ErrorLike) : undefined;
 }
