@@ -4,6 +4,8 @@
 // (in flight when the process dies). After a restart the receiver ends with
 // every transition, each under its stable webhook-id (msg_<change id>_<endpoint
 // key>), the held one again with the same id, in feed order, none skipped.
+// And SIGTERM with a delivery held open: the process stops at once (the attempt
+// is aborted, the lease given up), and the next start sends it again at once.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { endpointKey } from '../../business/services';
 import { closeAgent, request } from '../support/http';
@@ -14,6 +16,7 @@ import { TEST_WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receive
 let databaseUrl: string;
 let receiver: WebhookReceiver;
 const services: ServiceChild[] = [];
+const receivers: WebhookReceiver[] = [];
 
 beforeAll(async () => {
   ensureBuilt();
@@ -22,6 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of services) s.child.kill('SIGKILL');
   await receiver?.close();
+  for (const r of receivers) await r.close();
   if (databaseUrl) await dropTestDatabase(databaseUrl);
   closeAgent();
 });
@@ -82,6 +86,39 @@ it('redelivers with the same webhook-id and skips no transition when the service
   expect(again?.body).toBe(held.body);
   // Those acknowledged before the kill were not sent again (the cursor had moved past them).
   for (const r of receiver.received.slice(0, ACKED_BEFORE_KILL)) expect(receiver.received.filter((x) => x.id === r.id)).toHaveLength(1);
+  second.child.kill('SIGTERM');
+  await second.exited;
+});
+
+it('stops at once on SIGTERM with a delivery in flight, and the next start sends it again with the same id', async () => {
+  const hook = await WebhookReceiver.start(() => 'hold');
+  receivers.push(hook);
+  const env = {
+    STORE: 'postgres',
+    DATABASE_URL: databaseUrl,
+    CATCHALL_THRESHOLD: '0',
+    WEBHOOK_URLS: hook.url,
+    WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    WEBHOOK_TIMEOUT_MS: '30000',
+    // Long: only a released lease lets the next start deliver within the wait below.
+    WEBHOOK_LEASE_MS: '120000',
+  };
+  const first = await startServiceProcess(env);
+  services.push(first);
+  expect((await request(first.url, 'PUT', '/events/term.webhooks-kill9-test.com/delivered')).status).toBe(204);
+  // A new endpoint starts from the oldest change kept: the first test's ten, then this one.
+  await until(() => hook.received.length > 0, 15_000);
+  const held = hook.received[0];
+  const started = Date.now();
+  first.child.kill('SIGTERM');
+  expect(await first.exited).toEqual({ code: 0, signal: null });
+  expect(Date.now() - started).toBeLessThan(10_000);
+
+  hook.respond = () => 200;
+  const second = await startServiceProcess(env);
+  services.push(second);
+  await until(() => hook.accepted().some((r) => r.id === held.id), 10_000);
+  expect(hook.accepted().find((r) => r.id === held.id)?.body).toBe(held.body);
   second.child.kill('SIGTERM');
   await second.exited;
 });
