@@ -15,7 +15,7 @@ import { HttpWebhookSender } from '../business/adapters/webhook-http/http-webhoo
 import { ChangeFeed, CounterStore, WebhookState } from '../business/ports';
 import { endpointKey, WebhookDeliverer } from '../business/services';
 import { Metrics } from '../foundation/metrics/metrics';
-import { AppConfig, displayUrl } from './config';
+import { APP_CONFIG, AppConfig, displayUrl } from './config';
 import { toChangeView } from './handlers/change-view';
 import { WebhookMetrics } from './metrics/webhook-metrics';
 
@@ -82,16 +82,57 @@ export function createWebhookDeliverer(
   );
 }
 
-/** Starts delivering once the app is up; stops (giving the leases up) when it begins to shut down. */
+const PRUNE_EVERY_MS = 3600_000;
+const PRUNE_BATCH = 1_000;
+const MAX_PRUNE_BATCHES = 100;
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * Starts delivering once the app is up; stops (giving the leases up) when it
+ * begins to shut down. Hourly, deletes parked deliveries older than
+ * CHANGES_RETENTION_DAYS: their change has left the feed by then, so they can
+ * no longer be replayed from it.
+ */
 @Injectable()
 export class WebhooksLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
-  constructor(@Optional() @Inject(WebhookDeliverer) private readonly deliverer: WebhookDeliverer | null = null) {}
+  private readonly logger = new Logger('Webhooks');
+  private timer?: NodeJS.Timeout;
+  private pruning?: Promise<void>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WebhookState) private readonly state: WebhookState,
+    @Optional() @Inject(WebhookDeliverer) private readonly deliverer: WebhookDeliverer | null = null,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.deliverer?.start();
+    const round = () => {
+      this.pruning ??= this.prune().finally(() => (this.pruning = undefined));
+    };
+    round();
+    this.timer = setInterval(round, PRUNE_EVERY_MS);
+    this.timer.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
     await this.deliverer?.close();
+    await this.pruning;
+  }
+
+  private async prune(): Promise<void> {
+    const before = new Date(Date.now() - this.config.CHANGES_RETENTION_DAYS * DAY_MS);
+    try {
+      let total = 0;
+      for (let i = 0; i < MAX_PRUNE_BATCHES; i++) {
+        const n = await this.state.pruneFailures(before, PRUNE_BATCH);
+        total += n;
+        if (n < PRUNE_BATCH) break;
+      }
+      if (total > 0) this.logger.log(`deleted ${total} parked deliveries recorded before ${before.toISOString()}`);
+    } catch (err) {
+      this.logger.warn(`deleting old parked deliveries failed (retried in an hour): ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 }

@@ -54,6 +54,9 @@ export abstract class WebhookState {
   /** The latest parked deliveries, newest first. */
   abstract failures(limit: number): Promise<WebhookFailure[]>;
 
+  /** Deletes up to `batch` parked deliveries recorded before `before`; returns how many it deleted. */
+  abstract pruneFailures(before: Date, batch: number): Promise<number>;
+
   /** Parked deliveries recorded per endpoint key. */
   abstract parkedCounts(): Promise<Map<string, number>>;
 

@@ -71,12 +71,19 @@ export function describeWebhookStateContract(name: string, make: MakeState): voi
         { endpoint: 'ep1', changeId: 4, attempts: 8, lastError: 'HTTP 500', at },
       ]);
       expect(await state.failures(1)).toHaveLength(1);
+      expect(await state.pruneFailures(later, 10)).toBe(1); // only the one recorded before `later`
+      expect((await state.failures(10)).map((f) => f.changeId)).toEqual([5]);
+      expect(await state.parkedCounts()).toEqual(new Map([['ep2', 1]]));
+      await state.park({ endpoint: 'ep1', changeId: 9, attempts: 8, lastError: 'HTTP 500', at }, 'a', TTL);
       expect(await state.parkedCounts()).toEqual(
         new Map([
           ['ep1', 1],
           ['ep2', 1],
         ]),
       );
+      expect(await state.pruneFailures(new Date(later.getTime() + 1), 1)).toBe(1);
+      expect(await state.pruneFailures(new Date(later.getTime() + 1), 5)).toBe(1);
+      expect(await state.failures(10)).toEqual([]);
     });
   });
 }

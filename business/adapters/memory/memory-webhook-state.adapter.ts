@@ -1,7 +1,7 @@
 // The memory webhook state: cursors, leases and parked deliveries in this
 // process only (STORE=memory), lost on exit like the memory feed itself. The
-// parked list is bounded (the oldest are dropped); the counts per endpoint are
-// kept in full. info() says it is not durable, for /health.
+// parked list is bounded (the oldest are dropped); the counts per endpoint
+// count those dropped too, until they are pruned by age. info() says it is not durable, for /health.
 import { WebhookFailure, WebhookState, WebhookStateInfo } from '../../ports';
 
 const DEFAULT_MAX_FAILURES = 10_000;
@@ -53,6 +53,18 @@ export class MemoryWebhookState extends WebhookState {
 
   async failures(limit: number): Promise<WebhookFailure[]> {
     return this.parked.slice(-limit).reverse().map((f) => ({ ...f }));
+  }
+
+  async pruneFailures(before: Date, batch: number): Promise<number> {
+    // Oldest first: parked in time order, so expired ones are at the front.
+    let n = 0;
+    while (n < batch && n < this.parked.length && this.parked[n].at < before) n++;
+    for (const f of this.parked.splice(0, n)) {
+      const left = (this.counts.get(f.endpoint) ?? 1) - 1;
+      if (left > 0) this.counts.set(f.endpoint, left);
+      else this.counts.delete(f.endpoint);
+    }
+    return n;
   }
 
   async parkedCounts(): Promise<Map<string, number>> {

@@ -37,6 +37,10 @@ WHERE endpoint = $1 AND lease_owner = $2`;
 const FAILURES_SQL = `SELECT endpoint, change_id, attempts, last_error, at
 FROM webhook_failures ORDER BY at DESC, change_id DESC LIMIT $1`;
 
+const PRUNE_SQL = `DELETE FROM webhook_failures WHERE (endpoint, change_id) IN (
+  SELECT endpoint, change_id FROM webhook_failures WHERE at < $1 ORDER BY at LIMIT $2
+)`;
+
 const COUNTS_SQL = 'SELECT endpoint, count(*) AS n FROM webhook_failures GROUP BY endpoint';
 
 /** Parked errors are cut to this many characters (they come from remote servers). */
@@ -89,6 +93,11 @@ export class PostgresWebhookState extends WebhookState {
       lastError: r.last_error,
       at: r.at,
     }));
+  }
+
+  async pruneFailures(before: Date, batch: number): Promise<number> {
+    const result = await this.pool.query(PRUNE_SQL, [before, batch]);
+    return result.rowCount ?? 0;
   }
 
   async parkedCounts(): Promise<Map<string, number>> {
