@@ -4,12 +4,15 @@
 // signatures verify with the standardwebhooks library; each endpoint gets every
 // change in feed order; a delivery that keeps failing is parked (in
 // /webhooks/failures and /metrics) and later ones go on; two nodes on one
-// database deliver each change once; STORE=memory says where its state lives.
+// database deliver each change once, on PostgreSQL and on Citus; STORE=memory
+// says where its state lives.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
 import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
 import { endpointKey } from '../business/services';
 import { closeAgent, request } from './support/http';
+import { createCitusTestDatabase } from './support/citus';
 import { createTestDatabase, dropTestDatabase } from './support/postgres';
 import { Received, Respond, TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
 
@@ -172,6 +175,30 @@ describe('webhooks', () => {
     await transition(other, 'after-handover.webhooks-test.com');
     await until(() => hook.received.some((r) => domainOf(r) === 'after-handover.webhooks-test.com'), 10_000);
     expect(new Set(hook.received.map((r) => r.id)).size).toBe(hook.received.length);
+  });
+
+  it('on Citus, two nodes deliver each change once, with the webhook tables left plain tables of the coordinator', async () => {
+    const hook = await receiver((_r, nth) => (nth === 1 && Math.random() < 0.2 ? 500 : 200));
+    // The shared cluster is deleted whole at the end of the run.
+    const url = await createCitusTestDatabase('webhooks_citus_test');
+    const a = await node(env(url, [hook.url]));
+    const b = await node(env(url, [hook.url]));
+    const domains = Array.from({ length: 20 }, (_, i) => `c${i}.webhooks-test.com`);
+    await Promise.all(domains.map((d, i) => transition(i % 2 === 0 ? a : b, d)));
+    await until(() => hook.firstAccepted().length === domains.length);
+    await sleep(1_500);
+    expect(new Set(hook.accepted().map((r) => r.id)).size).toBe(hook.accepted().length);
+    const feed = (await request(a.url, 'GET', '/changes?limit=1000')).body.changes.map((c: { domain: string }) => c.domain);
+    expect(hook.firstAccepted().map(domainOf)).toEqual(feed);
+    expect(new Set(feed)).toEqual(new Set(domains));
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      const layout = await client.query("SELECT logicalrelid::text FROM pg_dist_partition WHERE logicalrelid::text LIKE 'webhook%'");
+      expect(layout.rows).toEqual([]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('STORE=memory delivers too, and /health says its delivery state is in this process only', async () => {
