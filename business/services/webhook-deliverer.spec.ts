@@ -146,6 +146,36 @@ describe('WebhookDeliverer', () => {
     expect(lost).toEqual([true, false]);
   });
 
+  it('keeps the lease through long backoffs: a second deliverer never sends meanwhile', async () => {
+    sender.answer = (_u, _m, nth) => (nth <= 2 ? { ok: false, error: 'HTTP 503' } : { ok: true, status: 200 });
+    const opts = { leaseMs: 150, backoffMs: 500, backoffMaxMs: 500, random: () => 1 };
+    const holders: string[] = [];
+    deliverer({ ...opts, owner: 'node-1' }, { lease: (_ep, held) => held && holders.push('node-1') });
+    await until(() => holders.length === 1);
+    deliverer({ ...opts, owner: 'node-2' }, { lease: (_ep, held) => held && holders.push('node-2') });
+    feed.append([transition('patient.com')]);
+    await until(() => sender.sent.length === 3, 5_000); // two failures, 500 ms apart (over three leases each), then 2xx
+    await sleep(100);
+    expect(sender.sent).toHaveLength(3);
+    expect(holders).toEqual(['node-1']);
+  });
+
+  it('sends a change again when the state fails after its 2xx, then goes on (at least once, never skipped)', async () => {
+    const real = state.advance.bind(state);
+    let failures = 1;
+    state.advance = async (...args) => {
+      if (failures-- > 0) throw new Error('database unreachable');
+      return real(...args);
+    };
+    const stateErrors: unknown[] = [];
+    deliverer({}, { stateFailed: (_ep, err) => stateErrors.push(err) });
+    feed.append(['x.com', 'y.com'].map(transition));
+    await until(() => sender.domainsTo(A.url).includes('y.com'));
+    expect(sender.domainsTo(A.url)).toEqual(['x.com', 'x.com', 'y.com']);
+    expect(new Set(sender.sent.slice(0, 2).map((s) => s.message.id)).size).toBe(1);
+    expect(stateErrors).toHaveLength(1);
+  });
+
   it('close() ends a backoff at once and leaves the change unacknowledged', async () => {
     sender.answer = () => ({ ok: false, error: 'HTTP 500' });
     const d = deliverer({ backoffMs: 60_000, backoffMaxMs: 60_000 });
