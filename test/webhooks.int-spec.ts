@@ -177,6 +177,17 @@ describe('webhooks', () => {
     expect(new Set(hook.received.map((r) => r.id)).size).toBe(hook.received.length);
   });
 
+  it('keeps acknowledging events while an endpoint holds a delivery open', async () => {
+    const hook = await receiver(() => 'hold');
+    const n = await node(env(await database('webhooks_ingest_test'), [hook.url], { WEBHOOK_TIMEOUT_MS: '30000', WEBHOOK_LEASE_MS: '60000' }));
+    await transition(n, 'first.webhooks-test.com');
+    await until(() => hook.received.length === 1);
+    // The delivery of the first change is stuck; ingest (and its transitions) go on regardless.
+    for (let i = 0; i < 20; i++) await transition(n, `more${i}.webhooks-test.com`);
+    expect(hook.received).toHaveLength(1);
+    expect((await request(n.url, 'GET', '/changes?limit=1000')).body.changes).toHaveLength(21);
+  });
+
   it('on Citus, two nodes deliver each change once, with the webhook tables left plain tables of the coordinator', async () => {
     const hook = await receiver((_r, nth) => (nth === 1 && Math.random() < 0.2 ? 500 : 200));
     // The shared cluster is deleted whole at the end of the run.
