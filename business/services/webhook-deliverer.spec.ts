@@ -188,6 +188,20 @@ describe('WebhookDeliverer', () => {
   });
 });
 
+describe('WebhookDeliverer.close with a state that does not answer', () => {
+  it('does not wait more than a bounded time to give the lease up', async () => {
+    const feed = new MemoryChangeFeed();
+    const state = new MemoryWebhookState();
+    state.release = () => new Promise(() => undefined);
+    const d = new WebhookDeliverer(feed, state, new FakeSender(), [A], options());
+    d.start();
+    await sleep(20);
+    const started = Date.now();
+    await d.close();
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+});
+
 describe('backoffDelay', () => {
   it('doubles from the base up to the cap, with half of it random', () => {
     expect([1, 2, 3, 4, 5].map((a) => backoffDelay(a, 100, 1_000, () => 0))).toEqual([50, 100, 200, 400, 500]);

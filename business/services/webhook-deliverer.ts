@@ -73,6 +73,9 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
   return Math.round(full / 2 + random() * (full / 2));
 }
 
+/** How long close() waits for each lease to be given up. */
+const RELEASE_TIMEOUT_MS = 2_000;
+
 type Delivery = { kind: 'delivered'; attempts: number } | { kind: 'parked'; attempts: number; lastError: string } | { kind: 'lost' };
 
 /** Renews the lease when a third of it has passed; false once this node lost it. */
@@ -139,7 +142,11 @@ export class WebhookDeliverer {
       }
     }
     if (held) setHeld(false);
-    await this.state.release(ep.key, this.options.owner).catch(() => undefined);
+    // Best effort and bounded: a state that does not answer must not hold the shutdown (the lease then expires).
+    await Promise.race([
+      this.state.release(ep.key, this.options.owner).catch(() => undefined),
+      sleep(RELEASE_TIMEOUT_MS, undefined, { ref: false }),
+    ]);
   }
 
   /** Delivers changes after `cursor` while this node holds the lease; returns once it lost it or stops. */
