@@ -2,7 +2,9 @@
 // store answers and the flush backlog is under its bound (else 503, so a load
 // balancer sends traffic elsewhere). /health: everything. The cache, when there
 // is one, is reported but never fails a check: without it the service is
-// slower, not down (its details say `degraded: true`).
+// slower, not down (its details say `degraded: true`). The change feed and the
+// webhooks are reported the same way: where their state lives (memory: this
+// process only).
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import {
   HealthCheck,
@@ -12,8 +14,7 @@ import {
   HealthIndicatorService,
 } from '@nestjs/terminus';
 import { ChangeFeed, CounterStore, StatusCache, WebhookState } from '../../business/ports';
-import { WebhookDeliverer } from '../../business/services';
-import { IngestService } from '../../business/services';
+import { IngestService, WebhookDeliverer } from '../../business/services';
 import { withTimeout } from '../../foundation/health/with-timeout';
 
 /** Readiness fails once the backlog reaches this share of MAX_PENDING_EVENTS. */
