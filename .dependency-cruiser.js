@@ -20,6 +20,7 @@ const COMPOSITION = [
   '^app/stores[.]ts$',
   '^app/cache[.]ts$',
   '^app/idempotency[.]ts$',
+  '^app/webhooks[.]ts$',
   '^app/database[.]ts$',
   '^app/cmd/migrate[.]ts$',
   '^app/metrics/(store|cache)-metrics[.]ts$',
@@ -30,6 +31,7 @@ const COMPOSITION = [
 const ADAPTER_LIBRARIES = {
   postgres: ['typeorm', 'pg'],
   'redis-cache': ['ioredis'],
+  'webhook-http': ['standardwebhooks'],
 };
 const libraryPath = (libs) => `(^|/)node_modules/(@types/)?(${libs.join('|')})/`;
 

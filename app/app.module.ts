@@ -2,8 +2,8 @@
 // configuration and the telemetry main built, and wires them into Nest.
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { ChangeFeed, CounterStore, StatusCache, StoreStatsSource } from '../business/ports';
-import { IdempotentBatchService, IngestService, LookupService } from '../business/services';
+import { ChangeFeed, CounterStore, StatusCache, StoreStatsSource, WebhookState } from '../business/ports';
+import { IdempotentBatchService, IngestService, LookupService, WebhookDeliverer } from '../business/services';
 import { LoggerOptions, loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
 import { AuthMetrics } from './auth/auth-metrics';
@@ -19,12 +19,14 @@ import { HealthController } from './handlers/health.http.controller';
 import { KeyedBatchHandler } from './handlers/idempotent-batch';
 import { MetricsController } from './handlers/metrics.http.controller';
 import { StatsController } from './handlers/stats.http.controller';
+import { WebhooksController } from './handlers/webhooks.http.controller';
 import { ingestObserver } from './flush-observer';
 import { EventRateLimit } from './limits/event-rate-limit';
 import { ServiceMetrics } from './metrics/service-metrics';
 import { registerStatsMetrics } from './metrics/stats-metrics';
 import { createIdempotentBatchService, IdempotencyLifecycle } from './idempotency';
 import { createStores, Stores } from './stores';
+import { createWebhookDeliverer, createWebhookState, WebhooksLifecycle } from './webhooks';
 import { NoRequestLinks, RequestLinks } from './tracing/flush-spans';
 import { Telemetry } from './tracing/setup';
 import { createFlushSpans, traceLogOptions, tracingModules } from './tracing/wiring';
@@ -80,7 +82,15 @@ export class AppModule {
         TerminusModule.forRoot({ logger: false }),
         ...tracingModules(config, telemetry),
       ],
-      controllers: [EventsController, DomainsController, ChangesController, StatsController, HealthController, MetricsController],
+      controllers: [
+        EventsController,
+        DomainsController,
+        ChangesController,
+        StatsController,
+        WebhooksController,
+        HealthController,
+        MetricsController,
+      ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: RequestLinks, useValue: spans ?? new NoRequestLinks() },
@@ -146,6 +156,13 @@ export class AppModule {
         },
         KeyedBatchHandler,
         IdempotencyLifecycle,
+        { provide: WebhookState, useFactory: (store: CounterStore) => createWebhookState(store), inject: [CounterStore] },
+        {
+          provide: WebhookDeliverer,
+          useFactory: (feed: ChangeFeed, state: WebhookState, metrics: Metrics) => createWebhookDeliverer(feed, state, config, metrics),
+          inject: [ChangeFeed, WebhookState, Metrics],
+        },
+        WebhooksLifecycle,
         Lifecycle,
       ],
     };

@@ -25,6 +25,50 @@ function secretText(): EnvVar<string> {
   return { ...text({ accepts: 'a comma-separated list of key=value pairs' }), secret: true };
 }
 
+/** WEBHOOK_URLS: http(s) URLs, comma-separated; logged without passwords and query strings (they may hold tokens). */
+function webhookUrls(): EnvVar<string[]> {
+  return {
+    accepts: 'http:// or https:// URLs, comma-separated',
+    secret: true,
+    parse(raw) {
+      const urls = [...new Set(raw.split(',').map((u) => u.trim()).filter((u) => u !== ''))];
+      if (urls.length === 0) return undefined;
+      for (const u of urls) {
+        try {
+          if (!['http:', 'https:'].includes(new URL(u).protocol)) return undefined;
+        } catch {
+          return undefined;
+        }
+      }
+      return urls;
+    },
+    describe: (urls) => urls.map(displayUrl),
+  };
+}
+
+/** A URL fit for logs and answers: no password, no query string. */
+export function displayUrl(raw: string): string {
+  const u = new URL(raw);
+  if (u.password) u.password = '***';
+  const query = u.search ? '?…' : '';
+  u.search = '';
+  return `${u.toString()}${query}`;
+}
+
+/** WEBHOOK_SECRET: `whsec_` and the base64 of 24 to 64 random bytes (Standard Webhooks); never shown. */
+function webhookSecret(): EnvVar<string> {
+  return {
+    accepts: 'whsec_ followed by the base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32))',
+    secret: true,
+    parse(raw) {
+      const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(raw.trim());
+      if (!m || m[1].length % 4 !== 0) return undefined;
+      const bytes = Buffer.from(m[1], 'base64').length;
+      return bytes >= 24 && bytes <= 64 ? raw.trim() : undefined;
+    },
+  };
+}
+
 const CONFIG_SCHEMA = {
   PORT: int({ min: 0, max: 65535, default: 3000 }),
   HOST: text({ default: '0.0.0.0', accepts: 'an address to listen on, like 0.0.0.0 or 127.0.0.1' }),
@@ -81,6 +125,17 @@ const CONFIG_SCHEMA = {
   // The change feed (docs/changes.md): days kept, and long-polls waiting at once on one node.
   CHANGES_RETENTION_DAYS: int({ min: 1, max: 36_500, default: 30 }),
   CHANGES_MAX_WAITERS: int({ min: 1, max: 100_000, default: 1_000 }),
+  // Webhooks (docs/webhooks.md): every change POSTed to each URL, signed with
+  // the secret; a delivery is parked after WEBHOOK_MAX_ATTEMPTS attempts, spaced
+  // by a doubling delay from WEBHOOK_BACKOFF_MS up to WEBHOOK_BACKOFF_MAX_MS.
+  // WEBHOOK_LEASE_MS: how soon another node takes over the endpoints of a node that died.
+  WEBHOOK_URLS: optional(webhookUrls()),
+  WEBHOOK_SECRET: optional(webhookSecret()),
+  WEBHOOK_MAX_ATTEMPTS: int({ min: 1, max: 100, default: 8 }),
+  WEBHOOK_BACKOFF_MS: int({ min: 1, max: 3_600_000, default: 1_000 }),
+  WEBHOOK_BACKOFF_MAX_MS: int({ min: 1, max: 86_400_000, default: 300_000 }),
+  WEBHOOK_TIMEOUT_MS: int({ min: 100, max: 300_000, default: 10_000 }),
+  WEBHOOK_LEASE_MS: int({ min: 300, max: 3_600_000, default: 30_000 }),
   SHUTDOWN_TIMEOUT_MS: int({ min: 100, max: 600_000, default: 15_000 }),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info' as LogLevel),
   NODE_ENV: oneOf(['development', 'production', 'test'] as const, 'development'),
@@ -121,6 +176,7 @@ export function loadAppConfig(env: Record<string, string | undefined>): AppConfi
   config.API_KEYS = withKeysFile(config);
   checkAuth(config);
   checkHttp(config);
+  checkWebhooks(config);
   // Each store call in flight holds a pooled connection (lookups use the rest).
   if (config.STORE === 'postgres' && config.FLUSH_CONCURRENCY > config.DATABASE_POOL_SIZE) {
     throw new ConfigError(
@@ -180,6 +236,26 @@ function checkHttp(config: AppConfig): void {
   }
   if (config.RATE_LIMIT_BURST !== undefined && config.RATE_LIMIT_EVENTS_PER_S === undefined) {
     throw new ConfigError('invalid configuration: RATE_LIMIT_BURST is set without RATE_LIMIT_EVENTS_PER_S');
+  }
+}
+
+function checkWebhooks(config: AppConfig): void {
+  if (config.WEBHOOK_URLS && !config.WEBHOOK_SECRET) {
+    throw new ConfigError(
+      'invalid configuration: WEBHOOK_URLS is set without WEBHOOK_SECRET: webhooks are signed, set WEBHOOK_SECRET=whsec_<base64 of 24 to 64 random bytes>',
+    );
+  }
+  if (config.WEBHOOK_BACKOFF_MS > config.WEBHOOK_BACKOFF_MAX_MS) {
+    throw new ConfigError(
+      `invalid configuration: WEBHOOK_BACKOFF_MS=${config.WEBHOOK_BACKOFF_MS} is more than WEBHOOK_BACKOFF_MAX_MS=${config.WEBHOOK_BACKOFF_MAX_MS}`,
+    );
+  }
+  // The lease is renewed every third of it, and an attempt may take the whole timeout in between.
+  if (config.WEBHOOK_TIMEOUT_MS * 2 > config.WEBHOOK_LEASE_MS) {
+    throw new ConfigError(
+      `invalid configuration: WEBHOOK_LEASE_MS=${config.WEBHOOK_LEASE_MS} must be at least twice WEBHOOK_TIMEOUT_MS=${config.WEBHOOK_TIMEOUT_MS}: ` +
+        'a node holds an endpoint for that long while it waits for an answer',
+    );
   }
 }
 

@@ -5,18 +5,20 @@
 //   new          1000 never-seen domains each (+1 delivered): worst case for rows, no transition
 //   hot          1000 of 5000 known domains (+1 delivered): updates, no transition
 //   transitions  1000 never-seen domains each with a bounce: 1000 transitions per flush
-// The server is the test support's own PostgreSQL 15 (fsync off: this measures
-// the statement's work, not the disk). One flush at a time, from one connection.
+// The server is the test support's own PostgreSQL 15, or with --citus its
+// 3-node Citus cluster (fsync off: this measures the statement's work, not the
+// disk). One flush at a time, from one connection; --batch sets the domains
+// per flush (the hot set is five batches).
 //
-//   npx tsx bench/transition-flush-bench.ts [--seconds 3] [--rounds 4]
+//   npx tsx bench/transition-flush-bench.ts [--seconds 3] [--rounds 4] [--batch 1000] [--citus]
 import { createPostgresDataSource, poolOf } from '../business/adapters/postgres/data-source';
 import { migrateUp } from '../business/adapters/postgres/migrate';
 import { PostgresCounterStore } from '../business/adapters/postgres/postgres-counter-store.adapter';
 import { Counts } from '../business/models';
 import { MIGRATIONS } from '../migrations';
+import { startTestCitus, TestCitus } from '../test/support/citus';
 import { startTestPostgres } from '../test/support/postgres';
 
-const BATCH = 1000;
 type Scenario = 'new' | 'hot' | 'transitions';
 
 function arg(name: string, fallback: number): number {
@@ -27,16 +29,18 @@ function arg(name: string, fallback: number): number {
 async function main(): Promise<void> {
   const seconds = arg('seconds', 3);
   const rounds = arg('rounds', 4);
-  const pg = await startTestPostgres();
+  const BATCH = arg('batch', 1000);
+  const citus = process.argv.includes('--citus');
+  const pg = citus ? await startTestCitus() : await startTestPostgres();
   try {
-    const url = pg.urlOf('postgres');
+    const url = citus ? await (pg as TestCitus).createDatabase('bench_test') : pg.urlOf('postgres');
     const ds = createPostgresDataSource({ url, poolSize: 4, migrations: MIGRATIONS });
     await ds.initialize();
     await migrateUp(ds);
     const plain = await PostgresCounterStore.open(ds);
     const recording = await PostgresCounterStore.open(ds, {}, undefined, { threshold: 1000 });
     let fresh = 0;
-    const hot = Array.from({ length: 5000 }, (_, i) => `hot${i}.bench.com`);
+    const hot = Array.from({ length: 5 * BATCH }, (_, i) => `hot${i}.bench.com`);
     const batchFor = (s: Scenario): Map<string, Counts> => {
       const m = new Map<string, Counts>();
       if (s === 'hot') {
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
       await run(plain, s);
       await run(recording, s);
     }
-    console.log(`PostgreSQL 15 (fsync off), ${BATCH} domains per flush, ${seconds} s per turn, ${rounds} rounds`);
+    console.log(`${citus ? 'Citus 13 (coordinator + 2 workers)' : 'PostgreSQL 15'} (fsync off), ${BATCH} domains per flush, ${seconds} s per turn, ${rounds} rounds`);
     console.log('scenario     variant    round  flushes/s  p50 ms  p95 ms');
     for (let r = 1; r <= rounds; r++) {
       for (const s of ['new', 'hot', 'transitions'] as Scenario[]) {

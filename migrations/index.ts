@@ -7,6 +7,7 @@ import { DistributeOnCitus1795470000002 } from './1795470000002-distribute-on-ci
 import { CreateIdempotencyKeys1795470000005 } from './1795470000005-create-idempotency-keys';
 import { CreateStatusChanges1795470000006 } from './1795470000006-create-status-changes';
 import { CreateDomainStats1795470000007 } from './1795470000007-create-domain-stats';
+import { CreateWebhookState1795470000008 } from './1795470000008-create-webhook-state';
 
 export const MIGRATIONS = [
   CreateDomains1795470000000,
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CreateIdempotencyKeys1795470000005,
   CreateStatusChanges1795470000006,
   CreateDomainStats1795470000007,
+  CreateWebhookState1795470000008,
 ];

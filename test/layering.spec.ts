@@ -25,6 +25,7 @@ const PLANTED: Record<string, string> = {
   'business/adapters/memory/imports-another-adapter.bad.ts': 'adapter-imports-ports-models-foundation-itself',
   'business/adapters/memory/uses-ioredis.bad.ts': 'redis-cache-libraries-only-in-its-adapter',
   'business/adapters/redis-cache/uses-typeorm.bad.ts': 'postgres-libraries-only-in-its-adapter',
+  'business/adapters/memory/uses-standardwebhooks.bad.ts': 'webhook-http-libraries-only-in-its-adapter',
   'foundation/imports-business.bad.ts': 'foundation-imports-nothing-of-the-project',
   'app/handlers/imports-an-adapter.bad.ts': 'only-composition-imports-adapters',
   'migrations/imports-app.bad.ts': 'nothing-imports-app',

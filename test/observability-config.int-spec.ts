@@ -144,7 +144,7 @@ describe('the dashboard and Prometheus configuration', () => {
   });
 });
 
-describe('/metrics of a running service (postgres store, redis cache)', () => {
+describe('/metrics of a running service (postgres store, redis cache, a webhook endpoint)', () => {
   let redis: TestRedis;
   let databaseUrl: string;
   let server: RunningServer;
@@ -161,6 +161,9 @@ describe('/metrics of a running service (postgres store, redis cache)', () => {
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'error',
+      // An endpoint that refuses connections: the webhook series exist (and count failed attempts).
+      WEBHOOK_URLS: 'http://127.0.0.1:9/hook',
+      WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 3).toString('base64')}`,
     });
     // Traffic that touches every family: writes, lookups (miss, then hit), a client error.
     for (const d of ['a.example.com', 'b.example.com', 'c.example.com']) {

@@ -188,6 +188,7 @@ describe('migrations', () => {
       { column_name: 'updated_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
     ]);
 
+    expect(await migrateDown(ds)).toBe('CreateWebhookState1795470000008');
     expect(await migrateDown(ds)).toBe('CreateDomainStats1795470000007');
     expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000006');
     expect(await migrateDown(ds)).toBe('CreateIdempotencyKeys1795470000005');
@@ -267,6 +268,7 @@ describe('migrations on citus', () => {
     }
 
     expect(await layoutOf('idempotency_keys')).toEqual(['idempotency_keys:h:key']);
+    expect(await migrateDown(ds)).toBe('CreateWebhookState1795470000008');
     expect(await migrateDown(ds)).toBe('CreateDomainStats1795470000007');
     expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000006');
     expect(await migrateDown(ds)).toBe('CreateIdempotencyKeys1795470000005');
@@ -277,6 +279,7 @@ describe('migrations on citus', () => {
       'CreateIdempotencyKeys1795470000005',
       'CreateStatusChanges1795470000006',
       'CreateDomainStats1795470000007',
+      'CreateWebhookState1795470000008',
     ]);
     expect(await layout()).toEqual(['domain_stats:h:slot', 'domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
     for (let i = 0; i < MIGRATIONS.length; i++) expect(await migrateDown(ds)).toBeDefined();

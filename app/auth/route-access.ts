@@ -12,6 +12,7 @@ const ROUTE_ACCESS: ReadonlyArray<[method: string, route: string, access: Access
   ['GET', '/domains/:domain', 'read'],
   ['POST', '/domains/lookup', 'read'],
   ['GET', '/changes', 'read'],
+  ['GET', '/webhooks/failures', 'read'],
   ['GET', '/health', 'open'],
   ['GET', '/health/live', 'open'],
   ['GET', '/health/ready', 'open'],

@@ -5,20 +5,10 @@
 // waits at once is capped (503 beyond), so long-polls hold no unbounded memory.
 import { BadRequestException, Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { Change, ChangeFeed } from '../../business/ports';
+import { ChangeFeed } from '../../business/ports';
 import { APP_CONFIG, AppConfig } from '../config';
+import { ChangeView, toChangeView } from './change-view';
 import { encodeCursor, parseChangesQuery } from './changes-query';
-
-/** A change as the API shows it. */
-export interface ChangeView {
-  cursor: string;
-  domain: string;
-  from: string;
-  to: string;
-  delivered: number;
-  bounced: number;
-  at: string;
-}
 
 /** Thrown when CHANGES_MAX_WAITERS long-polls are already waiting. */
 export class TooManyWaitersError extends Error {
@@ -60,18 +50,7 @@ export class ChangesController {
       }
     }
     const next = changes.length > 0 ? changes[changes.length - 1].id : after;
-    return { changes: changes.map(toView), next: encodeCursor(next) };
+    return { changes: changes.map(toChangeView), next: encodeCursor(next) };
   }
 }
 
-function toView(c: Change): ChangeView {
-  return {
-    cursor: encodeCursor(c.id),
-    domain: c.domain,
-    from: c.from,
-    to: c.to,
-    delivered: c.delivered,
-    bounced: c.bounced,
-    at: c.at.toISOString(),
-  };
-}

@@ -2,7 +2,9 @@
 // store answers and the flush backlog is under its bound (else 503, so a load
 // balancer sends traffic elsewhere). /health: everything. The cache, when there
 // is one, is reported but never fails a check: without it the service is
-// slower, not down (its details say `degraded: true`).
+// slower, not down (its details say `degraded: true`). The change feed and the
+// webhooks are reported the same way: where their state lives (memory: this
+// process only).
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import {
   HealthCheck,
@@ -11,8 +13,8 @@ import {
   HealthIndicatorResult,
   HealthIndicatorService,
 } from '@nestjs/terminus';
-import { ChangeFeed, CounterStore, StatusCache } from '../../business/ports';
-import { IngestService } from '../../business/services';
+import { ChangeFeed, CounterStore, StatusCache, WebhookState } from '../../business/ports';
+import { IngestService, WebhookDeliverer } from '../../business/services';
 import { withTimeout } from '../../foundation/health/with-timeout';
 
 /** Readiness fails once the backlog reaches this share of MAX_PENDING_EVENTS. */
@@ -28,12 +30,18 @@ export class HealthController {
     private readonly ingest: IngestService,
     @Inject(ChangeFeed) private readonly feed: ChangeFeed,
     @Optional() @Inject(StatusCache) private readonly cache: StatusCache | null = null,
+    @Optional() @Inject(WebhookState) private readonly webhookState: WebhookState | null = null,
+    @Optional() @Inject(WebhookDeliverer) private readonly deliverer: WebhookDeliverer | null = null,
   ) {}
 
   @Get()
   @HealthCheck()
   all() {
-    return this.health.check([...this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]), () => this.changes()]);
+    return this.health.check([
+      ...this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]),
+      () => this.changes(),
+      () => this.webhooks(),
+    ]);
   }
 
   @Get('live')
@@ -85,6 +93,15 @@ export class HealthController {
   private changes(): HealthIndicatorResult {
     const { durable, detail } = this.feed.state();
     return this.indicators.check('changes').up({ durable, ...detail });
+  }
+
+  /** Always "up": how many endpoints this node serves and where their delivery state lives (memory: this process only). */
+  private webhooks(): HealthIndicatorResult {
+    const check = this.indicators.check('webhooks');
+    const endpoints = this.deliverer?.endpoints.length ?? 0;
+    if (!this.webhookState) return check.up({ endpoints });
+    const { durable, detail } = this.webhookState.info();
+    return check.up({ endpoints, durable, ...detail });
   }
 
   private backlogUnderBound(): HealthIndicatorResult {
