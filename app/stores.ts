@@ -65,7 +65,6 @@ async function createPostgresStore(config: AppConfig, logger: Logger, metrics: M
       recorded: () => opened.recorded(),
     });
     stats = new PostgresStoreStats(poolOf(dataSource));
-    await stats.fold();
   } catch (err) {
     await feed?.close();
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);

@@ -1,6 +1,6 @@
 // Benchmark: what recording status transitions costs a flush, on PostgreSQL.
 // Two counter stores on one database, one with transition recording
-// (transition-upsert.sql.ts) and one without (the plain upsert), take turns
+// (recorded-flush.ts) and one without (the plain upsert), take turns
 // (interleaved rounds, same server, same run) flushing 1000-domain batches:
 //   new          1000 never-seen domains each (+1 delivered): worst case for rows, no transition
 //   hot          1000 of 5000 known domains (+1 delivered): updates, no transition

@@ -6,7 +6,7 @@ import { CreateFlushFences1795470000001 } from './1795470000001-create-flush-fen
 import { DistributeOnCitus1795470000002 } from './1795470000002-distribute-on-citus';
 import { CreateIdempotencyKeys1795470000005 } from './1795470000005-create-idempotency-keys';
 import { CreateStatusChanges1795470000006 } from './1795470000006-create-status-changes';
-import { CreateDomainStats1795470000007 } from './1795470000007-create-domain-stats';
+import { AddStatsToFlushFences1795470000007 } from './1795470000007-add-stats-to-flush-fences';
 import { CreateWebhookState1795470000008 } from './1795470000008-create-webhook-state';
 
 export const MIGRATIONS = [
@@ -15,6 +15,6 @@ export const MIGRATIONS = [
   DistributeOnCitus1795470000002,
   CreateIdempotencyKeys1795470000005,
   CreateStatusChanges1795470000006,
-  CreateDomainStats1795470000007,
+  AddStatsToFlushFences1795470000007,
   CreateWebhookState1795470000008,
 ];

@@ -160,7 +160,7 @@ describe('migrations', () => {
   const tables = async () =>
     (
       await ds.query<{ table_name: string }[]>(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'status_changes_outbox', 'change_feed_head', 'domain_stats') ORDER BY 1",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'status_changes_outbox', 'change_feed_head') ORDER BY 1",
       )
     ).map((r) => r.table_name);
 
@@ -175,7 +175,7 @@ describe('migrations', () => {
     } finally {
       await other.destroy();
     }
-    expect(await tables()).toEqual(['change_feed_head', 'domain_stats', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'status_changes_outbox']);
+    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'status_changes_outbox']);
     expect((await migrationStatus(ds)).every((m) => m.applied)).toBe(true);
 
     const columns = await ds.query<{ column_name: string; data_type: string; is_nullable: string }[]>(
@@ -189,7 +189,7 @@ describe('migrations', () => {
     ]);
 
     expect(await migrateDown(ds)).toBe('CreateWebhookState1795470000008');
-    expect(await migrateDown(ds)).toBe('CreateDomainStats1795470000007');
+    expect(await migrateDown(ds)).toBe('AddStatsToFlushFences1795470000007');
     expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000006');
     expect(await migrateDown(ds)).toBe('CreateIdempotencyKeys1795470000005');
     expect(await migrateDown(ds)).toBe('DistributeOnCitus1795470000002');
@@ -201,7 +201,7 @@ describe('migrations', () => {
 
     // And again, from scratch.
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
-    expect(await tables()).toEqual(['change_feed_head', 'domain_stats', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'status_changes_outbox']);
+    expect(await tables()).toEqual(['change_feed_head', 'domains', 'flush_fences', 'idempotency_keys', 'status_changes', 'status_changes_outbox']);
   });
 });
 
@@ -224,7 +224,7 @@ describe('migrations on citus', () => {
     (
       await ds.query<{ t: string; method: string; col: string | null }[]>(
         `SELECT logicalrelid::text AS t, partmethod AS method, column_to_column_name(logicalrelid, partkey) AS col
-         FROM pg_dist_partition WHERE logicalrelid::text IN ('domains', 'flush_fences', 'status_changes', 'status_changes_outbox', 'change_feed_head', 'domain_stats') ORDER BY 1`,
+         FROM pg_dist_partition WHERE logicalrelid::text IN ('domains', 'flush_fences', 'status_changes', 'status_changes_outbox', 'change_feed_head') ORDER BY 1`,
       )
     ).map((r) => `${r.t}:${r.method}:${r.col ?? ''}`);
 
@@ -246,7 +246,7 @@ describe('migrations on citus', () => {
     } finally {
       await other.destroy();
     }
-    expect(await layout()).toEqual(['domain_stats:h:slot', 'domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
+    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
     const shards = await ds.query<{ n: string }[]>("SELECT count(*) AS n FROM pg_dist_shard WHERE logicalrelid = 'domains'::regclass");
     expect(Number(shards[0].n)).toBeGreaterThan(1);
 
@@ -269,7 +269,7 @@ describe('migrations on citus', () => {
 
     expect(await layoutOf('idempotency_keys')).toEqual(['idempotency_keys:h:key']);
     expect(await migrateDown(ds)).toBe('CreateWebhookState1795470000008');
-    expect(await migrateDown(ds)).toBe('CreateDomainStats1795470000007');
+    expect(await migrateDown(ds)).toBe('AddStatsToFlushFences1795470000007');
     expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000006');
     expect(await migrateDown(ds)).toBe('CreateIdempotencyKeys1795470000005');
     expect(await migrateDown(ds)).toBe('DistributeOnCitus1795470000002');
@@ -278,13 +278,13 @@ describe('migrations on citus', () => {
       'DistributeOnCitus1795470000002',
       'CreateIdempotencyKeys1795470000005',
       'CreateStatusChanges1795470000006',
-      'CreateDomainStats1795470000007',
+      'AddStatsToFlushFences1795470000007',
       'CreateWebhookState1795470000008',
     ]);
-    expect(await layout()).toEqual(['domain_stats:h:slot', 'domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
+    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
     for (let i = 0; i < MIGRATIONS.length; i++) expect(await migrateDown(ds)).toBeDefined();
     expect(await migrateUp(ds)).toHaveLength(MIGRATIONS.length);
-    expect(await layout()).toEqual(['domain_stats:h:slot', 'domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
+    expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
   });
 
   it('leave a plain PostgreSQL database alone', async () => {

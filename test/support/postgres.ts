@@ -130,9 +130,9 @@ export async function dropTestDatabase(url: string): Promise<void> {
 export async function truncateTestDatabase(dataSource: DataSource): Promise<void> {
   const name = (dataSource.options as { url?: string }).url;
   assertTestDatabaseName(name ? databaseName(name) : '');
-  await dataSource.query('TRUNCATE domains, flush_fences, idempotency_keys, status_changes, status_changes_outbox, domain_stats');
+  await dataSource.query('TRUNCATE domains, flush_fences, idempotency_keys, status_changes, status_changes_outbox');
   await dataSource.query('UPDATE change_feed_head SET last_id = 0');
-  await dataSource.query("INSERT INTO domain_stats (slot) VALUES ('base')");
+  await dataSource.query("INSERT INTO flush_fences (node, seq) VALUES ('base', 0)");
 }
 
 export function assertTestDatabaseName(name: string): void {

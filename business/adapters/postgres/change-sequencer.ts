@@ -153,7 +153,7 @@ export class ChangeSequencer {
   private async runOnce(): Promise<number> {
     const client = await this.connection();
     let lastId: number | undefined;
-    let moved = 0;
+    let moved: number;
     try {
       await client.query('BEGIN');
       const head = await client.query<{ last_id: string }>(LOCK_HEAD_SQL);

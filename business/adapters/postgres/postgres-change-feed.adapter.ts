@@ -1,6 +1,6 @@
 // The PostgreSQL change feed: reads status_changes (filled by the sequencer,
 // change-sequencer.ts, from the transitions flushes write to the outbox,
-// transition-upsert.sql.ts) and lets long-polls wait for the next change.
+// recorded-flush.ts) and lets long-polls wait for the next change.
 //
 // Waking: this node's sequencer advances the signal right after its commit;
 // other nodes' commits arrive as NOTIFY on a dedicated connection that LISTENs

@@ -42,7 +42,7 @@ import type { DataSource } from 'typeorm';
 import { Counts, DomainCounts } from '../../models';
 import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
 import { poolOf } from './data-source';
-import { RECORDING_UPSERT_SQL, RECORDING_UPSERT_WITH_TOTALS_SQL, eventSums, readRecordedFlush } from './transition-upsert.sql';
+import { RECORDING_UPSERT_SQL, RecordedRow, eventSums, recordFlush } from './recorded-flush';
 
 const UPSERT_SQL_WITHOUT_TOTALS = `WITH fence AS (
   UPDATE flush_fences SET seq = $5::bigint, fenced = false, updated_at = now()
@@ -69,8 +69,19 @@ WHERE node = $1 AND seq = $2::bigint - 1`;
 
 const FENCE_STATE_SQL = 'SELECT seq, fenced FROM flush_fences WHERE node = $1';
 
-/** A lane's slot in domain_stats (flushes that record add to it). */
-const INSERT_STATS_SLOT_SQL = 'INSERT INTO domain_stats (slot) VALUES ($1) ON CONFLICT DO NOTHING';
+/**
+ * Deletes the rows of lanes not seen for the retention period, returning their
+ * stats, which the same transaction adds to the 'base' row (EXPIRED_TO_BASE_SQL).
+ */
+const EXPIRE_LANES_SQL = `DELETE FROM flush_fences WHERE updated_at < now() - $1::interval AND node <> 'base'
+RETURNING unknown, catch_all, not_catch_all, delivered, bounced`;
+
+const EXPIRED_TO_BASE_SQL = `INSERT INTO flush_fences (node, seq, unknown, catch_all, not_catch_all, delivered, bounced)
+VALUES ('base', 0, $1, $2, $3, $4, $5)
+ON CONFLICT (node) DO UPDATE SET
+  unknown = flush_fences.unknown + EXCLUDED.unknown, catch_all = flush_fences.catch_all + EXCLUDED.catch_all,
+  not_catch_all = flush_fences.not_catch_all + EXCLUDED.not_catch_all,
+  delivered = flush_fences.delivered + EXCLUDED.delivered, bounced = flush_fences.bounced + EXCLUDED.bounced`;
 
 /** Rows of stores that have not flushed for this long are deleted when a store opens. */
 const FENCE_RETENTION = '30 days';
@@ -87,7 +98,7 @@ export interface PostgresStoreObserver {
   flushResolved?(stored: boolean): void;
 }
 
-/** With this, every flush also records status transitions and keeps domain_stats (transition-upsert.sql.ts). */
+/** With this, every flush also records status transitions and keeps the stats (recorded-flush.ts). */
 export interface TransitionRecording {
   threshold: number;
   /** After a flush that wrote transitions to the outbox committed (starts sequencing them). */
@@ -110,6 +121,9 @@ interface Lane {
 /** A row as pg returns it with rowMode 'array': name, delivered, bounced (bigint as text). */
 type CountRow = [string, string, string];
 
+/** Five bigint sums as text. */
+type CountRow5 = [string, string, string, string, string];
+
 export class PostgresCounterStore extends CounterStore {
   readonly kind = 'postgres';
   private readonly pool: Pool;
@@ -129,9 +143,29 @@ export class PostgresCounterStore extends CounterStore {
     transitions?: TransitionRecording,
   ): Promise<PostgresCounterStore> {
     const store = new PostgresCounterStore(dataSource, randomUUID(), observer, onClosed, transitions);
-    await store.pool.query(`DELETE FROM flush_fences WHERE updated_at < now() - interval '${FENCE_RETENTION}'`);
+    await store.expireLanes();
     store.idleLanes.push(await store.newLane());
     return store;
+  }
+
+  /** Deletes the rows of lanes gone for the retention period, keeping their stats in 'base'. */
+  async expireLanes(retention = FENCE_RETENTION): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const gone = await client.query<CountRow5>({ text: EXPIRE_LANES_SQL, values: [retention], rowMode: 'array' });
+      if (gone.rows.length > 0) {
+        const sums = [0n, 0n, 0n, 0n, 0n];
+        for (const row of gone.rows) row.forEach((v, i) => (sums[i] += BigInt(v)));
+        await client.query(EXPIRED_TO_BASE_SQL, sums.map(String));
+      }
+      await client.query('COMMIT');
+      client.release();
+      return gone.rows.length;
+    } catch (err) {
+      client.release(true);
+      throw err;
+    }
   }
 
   private constructor(
@@ -193,7 +227,7 @@ export class PostgresCounterStore extends CounterStore {
 
   /**
    * Runs fn with a lane of its own (for a keyed batch, which adds to the lane's
-   * domain_stats slot in its transaction, so it shares that row with no one).
+   * flush_fences row in its transaction, so it shares that row with no one).
    */
   async withLane<T>(fn: (laneId: string) => Promise<T>): Promise<T> {
     const lane = this.idleLanes.pop() ?? (await this.newLane());
@@ -207,7 +241,6 @@ export class PostgresCounterStore extends CounterStore {
   private async newLane(): Promise<Lane> {
     const lane = { id: `${this.node}:${this.laneCount++}`, seq: 0 };
     await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, 0)', [lane.id]);
-    if (this.transitions) await this.pool.query(INSERT_STATS_SLOT_SQL, [lane.id]);
     return lane;
   }
 
@@ -236,13 +269,7 @@ export class PostgresCounterStore extends CounterStore {
     let recorded = 0;
     try {
       if (this.transitions) {
-        const result = await client.query<unknown[]>({
-          name: totals ? 'catchall_upsert_recording' : 'catchall_upsert_only_recording',
-          text: totals ? RECORDING_UPSERT_WITH_TOTALS_SQL : RECORDING_UPSERT_SQL,
-          values: [...params, lane.id, seq, this.transitions.threshold, ...eventSums(deltas)],
-          rowMode: 'array',
-        });
-        ({ written, recorded, totals: rows } = readRecordedFlush(result.rows, totals));
+        ({ written, recorded, rows } = await this.flushRecording(client, lane, seq, deltas, params, totals));
       } else {
         const result = await client.query<CountRow>({
           name: totals ? 'catchall_upsert' : 'catchall_upsert_only',
@@ -279,6 +306,33 @@ export class PostgresCounterStore extends CounterStore {
     return rows;
   }
 
+  /** One recording flush, an explicit transaction (recorded-flush.ts); a fence refusal rolls back. */
+  private async flushRecording(
+    client: PoolClient,
+    lane: Lane,
+    seq: number,
+    deltas: CountDeltas,
+    params: [string, string, string],
+    totals: boolean,
+  ): Promise<{ written: number; recorded: number; rows: DomainCounts[] }> {
+    const recording = this.transitions as TransitionRecording;
+    await client.query('BEGIN');
+    const result = await client.query<RecordedRow>({
+      name: 'catchall_upsert_recording',
+      text: RECORDING_UPSERT_SQL,
+      values: [...params, lane.id, seq, ...eventSums(deltas)],
+      rowMode: 'array',
+    });
+    const written = result.rows.length;
+    if (written !== deltas.size) {
+      await client.query('ROLLBACK');
+      return { written, recorded: 0, rows: [] };
+    }
+    const recorded = await recordFlush(client, lane.id, result.rows, deltas, recording.threshold, false);
+    await client.query('COMMIT');
+    return { written, recorded, rows: totals ? result.rows.map((r) => toDomainCounts([r[0], r[1], r[2]])) : [] };
+  }
+
   /**
    * Whether the flush numbered seq was stored, asking until the database
    * answers (or the store is closed). Fences it off when it was not.
@@ -308,8 +362,6 @@ export class PostgresCounterStore extends CounterStore {
 
   private async adoptFence(lane: Lane): Promise<void> {
     await this.pool.query('INSERT INTO flush_fences (node, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING', [lane.id, lane.seq]);
-    // Its stats slot went with it (folded into 'base' once the fence row was gone).
-    if (this.transitions) await this.pool.query(INSERT_STATS_SLOT_SQL, [lane.id]);
     const state = await this.pool.query<{ seq: string }>('SELECT seq FROM flush_fences WHERE node = $1', [lane.id]);
     lane.seq = Number(state.rows[0]?.seq ?? lane.seq);
   }

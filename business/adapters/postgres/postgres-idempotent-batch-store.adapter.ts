@@ -7,7 +7,7 @@
 //      every flush and never deadlocks with one), returning the new totals;
 //      otherwise SELECT the recorded fingerprint and answer;
 //   4. with transition recording, the batch's status transitions
-//      (transition-upsert.sql.ts, recordTransitions: after the domain rows,
+//      and stats (recorded-flush.ts, recordFlush: after the domain rows,
 //      like a flush), then COMMIT.
 // The key and the counts commit together or not at all. A second transaction
 // with the same key (another node, or a retry) blocks in step 2 on the first
@@ -24,7 +24,7 @@ import type { DataSource } from 'typeorm';
 import { IdempotentBatchStore, KeyedBatch, KeyedOutcome } from '../../ports';
 import { poolOf } from './data-source';
 import { PostgresCounterStore, toDomainCounts, toUpsertParams } from './postgres-counter-store.adapter';
-import { addToStatsSlot, recordTransitions } from './transition-upsert.sql';
+import { RecordedRow, recordFlush } from './recorded-flush';
 
 const DELETE_EXPIRED_SQL = 'DELETE FROM idempotency_keys WHERE key = $1 AND expires_at <= now()';
 
@@ -76,7 +76,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
     return result.rowCount ?? 0;
   }
 
-  /** @param slot the domain_stats slot to add to (only when recording) */
+  /** @param slot the lane (flush_fences row) whose stats to add to (only when recording) */
   private async applyOn(batch: KeyedBatch, params: [string, string, string], slot?: string): Promise<KeyedOutcome> {
     const client = await this.pool.connect();
     // A checked-out client whose connection dies also emits 'error'; the query's rejection reports it.
@@ -111,7 +111,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
       let outcome: KeyedOutcome;
       let recorded = 0;
       if (inserted.rowCount === 1) {
-        const rows = await client.query<[string, string, string, boolean]>({
+        const rows = await client.query<RecordedRow>({
           name: 'catchall_idem_upsert',
           text: KEYED_UPSERT_SQL,
           values: params,
@@ -121,9 +121,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         outcome = { kind: 'applied', totals };
         const recording = this.counters?.transitions;
         if (recording && slot !== undefined) {
-          recorded = await recordTransitions(client, totals, batch.deltas, recording.threshold);
-          const created = new Set(rows.rows.filter((r) => r[3]).map((r) => r[0]));
-          await addToStatsSlot(client, slot, totals, batch.deltas, created, recording.threshold);
+          recorded = await recordFlush(client, slot, rows.rows, batch.deltas, recording.threshold, true);
         }
       } else {
         const found = await client.query<{ fingerprint: string; status: number; response: string }>({
