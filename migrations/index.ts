@@ -8,6 +8,7 @@ import { CreateIdempotencyKeys1795470000005 } from './1795470000005-create-idemp
 import { CreateStatusChanges1795470000006 } from './1795470000006-create-status-changes';
 import { AddStatsToFlushFences1795470000007 } from './1795470000007-add-stats-to-flush-fences';
 import { CreateWebhookState1795470000008 } from './1795470000008-create-webhook-state';
+import { AddDomainStatus1795470000009 } from './1795470000009-add-domain-status';
 
 export const MIGRATIONS = [
   CreateDomains1795470000000,
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateStatusChanges1795470000006,
   AddStatsToFlushFences1795470000007,
   CreateWebhookState1795470000008,
+  AddDomainStatus1795470000009,
 ];

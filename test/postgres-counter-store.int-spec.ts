@@ -186,8 +186,10 @@ describe('migrations', () => {
       { column_name: 'delivered', data_type: 'bigint', is_nullable: 'NO' },
       { column_name: 'bounced', data_type: 'bigint', is_nullable: 'NO' },
       { column_name: 'updated_at', data_type: 'timestamp with time zone', is_nullable: 'NO' },
+      { column_name: 'status', data_type: 'smallint', is_nullable: 'NO' },
     ]);
 
+    expect(await migrateDown(ds)).toBe('AddDomainStatus1795470000009');
     expect(await migrateDown(ds)).toBe('CreateWebhookState1795470000008');
     expect(await migrateDown(ds)).toBe('AddStatsToFlushFences1795470000007');
     expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000006');
@@ -268,6 +270,7 @@ describe('migrations on citus', () => {
     }
 
     expect(await layoutOf('idempotency_keys')).toEqual(['idempotency_keys:h:key']);
+    expect(await migrateDown(ds)).toBe('AddDomainStatus1795470000009');
     expect(await migrateDown(ds)).toBe('CreateWebhookState1795470000008');
     expect(await migrateDown(ds)).toBe('AddStatsToFlushFences1795470000007');
     expect(await migrateDown(ds)).toBe('CreateStatusChanges1795470000006');
@@ -280,6 +283,7 @@ describe('migrations on citus', () => {
       'CreateStatusChanges1795470000006',
       'AddStatsToFlushFences1795470000007',
       'CreateWebhookState1795470000008',
+      'AddDomainStatus1795470000009',
     ]);
     expect(await layout()).toEqual(['domains:h:name', 'flush_fences:h:node', 'status_changes_outbox:h:domain']);
     for (let i = 0; i < MIGRATIONS.length; i++) expect(await migrateDown(ds)).toBeDefined();

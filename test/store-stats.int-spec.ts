@@ -170,6 +170,27 @@ describe.each(DATABASES)('on %s', (engine, createDatabase, drop) => {
     };
   });
 
+  it(`keep domains.status equal to each domain's status, on every write path (${engine})`, async () => {
+    await truncateTestDatabase(admin);
+    const a = await node();
+    try {
+      const next = random(1302);
+      for (let i = 0; i < 30; i++) await a.apply(randomDeltas(next), { totals: i % 2 === 0 });
+      const keyed = new PostgresIdempotentBatchStore(a.dataSource, a);
+      const answer = { status: 202, body: '{}' };
+      await keyed.applyOnce({ key: 'status-k', fingerprint: 'f', deltas: new Map([['d1.test', { delivered: 0, bounced: 1 }], ['k9.test', { delivered: T + 1, bounced: 0 }]]), answer, ttlSeconds: 60 });
+      const rows: Array<{ name: string; delivered: string; bounced: string; status: number }> = await admin.query(
+        'SELECT name, delivered, bounced, status FROM domains',
+      );
+      const rank = { unknown: 0, 'catch-all': 1, 'not catch-all': 2 };
+      const wrong = rows.filter((r) => r.status !== rank[classify({ delivered: Number(r.delivered), bounced: Number(r.bounced) }, T)]);
+      expect(wrong).toEqual([]);
+      expect(new Set(rows.map((r) => r.status))).toEqual(new Set([0, 1, 2]));
+    } finally {
+      await a.close();
+    }
+  });
+
   it(`keeps the sums of lanes gone for good in 'base' (${engine}) when a store opens`, async () => {
     await truncateTestDatabase(admin);
     const a = await node();

@@ -39,9 +39,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
 import type { DataSource } from 'typeorm';
-import { Counts, DomainCounts } from '../../models';
+import { Counts, DEFAULT_CATCHALL_THRESHOLD, DomainCounts } from '../../models';
 import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
 import { poolOf } from './data-source';
+import { domainsUpsertSql } from './domain-status.sql';
 import { RECORDING_UPSERT_SQL, RecordedRow, eventSums, recordFlush } from './recorded-flush';
 
 const UPSERT_SQL_WITHOUT_TOTALS = `WITH fence AS (
@@ -49,13 +50,7 @@ const UPSERT_SQL_WITHOUT_TOTALS = `WITH fence AS (
   WHERE node = $4 AND seq = $5::bigint - 1
   RETURNING 1
 )
-INSERT INTO domains (name, delivered, bounced)
-SELECT d.name, d.delivered, d.bounced
-FROM fence, unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered, bounced)
-ON CONFLICT (name) DO UPDATE
-SET delivered = domains.delivered + EXCLUDED.delivered,
-    bounced = domains.bounced + EXCLUDED.bounced,
-    updated_at = EXCLUDED.updated_at`;
+${domainsUpsertSql('fence, ', '$6')}`;
 
 /** The same upsert, answering with the new totals (for the cache). */
 const UPSERT_SQL = `${UPSERT_SQL_WITHOUT_TOTALS}
@@ -225,6 +220,11 @@ export class PostgresCounterStore extends CounterStore {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
+  /** The catch-all threshold that domains.status is written with (the recording's, else the default). */
+  get threshold(): number {
+    return this.transitions?.threshold ?? DEFAULT_CATCHALL_THRESHOLD;
+  }
+
   /**
    * Runs fn with a lane of its own (for a keyed batch, which adds to the lane's
    * flush_fences row in its transaction, so it shares that row with no one).
@@ -274,7 +274,7 @@ export class PostgresCounterStore extends CounterStore {
         const result = await client.query<CountRow>({
           name: totals ? 'catchall_upsert' : 'catchall_upsert_only',
           text: totals ? UPSERT_SQL : UPSERT_SQL_WITHOUT_TOTALS,
-          values: [...params, lane.id, seq],
+          values: [...params, lane.id, seq, this.threshold],
           rowMode: 'array',
         });
         rows = totals ? result.rows.map(toDomainCounts) : [];
@@ -320,7 +320,7 @@ export class PostgresCounterStore extends CounterStore {
     const result = await client.query<RecordedRow>({
       name: 'catchall_upsert_recording',
       text: RECORDING_UPSERT_SQL,
-      values: [...params, lane.id, seq, ...eventSums(deltas)],
+      values: [...params, lane.id, seq, ...eventSums(deltas), this.threshold],
       rowMode: 'array',
     });
     const written = result.rows.length;

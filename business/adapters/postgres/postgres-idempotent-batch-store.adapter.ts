@@ -21,9 +21,11 @@
 // was not: applied now). The key is the fence.
 import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
+import { DEFAULT_CATCHALL_THRESHOLD } from '../../models';
 import { IdempotentBatchStore, KeyedBatch, KeyedOutcome } from '../../ports';
 import { poolOf } from './data-source';
 import { PostgresCounterStore, toDomainCounts, toUpsertParams } from './postgres-counter-store.adapter';
+import { domainsUpsertSql } from './domain-status.sql';
 import { RecordedRow, recordFlush } from './recorded-flush';
 
 const DELETE_EXPIRED_SQL = 'DELETE FROM idempotency_keys WHERE key = $1 AND expires_at <= now()';
@@ -36,13 +38,7 @@ RETURNING 1`;
 const SELECT_KEY_SQL = 'SELECT fingerprint, status, response FROM idempotency_keys WHERE key = $1';
 
 /** The flush upsert without its fence (see the header), always returning the totals (for the cache). */
-const KEYED_UPSERT_SQL = `INSERT INTO domains (name, delivered, bounced)
-SELECT d.name, d.delivered, d.bounced
-FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered, bounced)
-ON CONFLICT (name) DO UPDATE
-SET delivered = domains.delivered + EXCLUDED.delivered,
-    bounced = domains.bounced + EXCLUDED.bounced,
-    updated_at = EXCLUDED.updated_at
+const KEYED_UPSERT_SQL = `${domainsUpsertSql('', '$4')}
 RETURNING name, delivered, bounced, (xmax = 0) AS created`;
 
 /** Bounded batches, so pruning never holds many row locks or one long transaction. */
@@ -114,7 +110,7 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         const rows = await client.query<RecordedRow>({
           name: 'catchall_idem_upsert',
           text: KEYED_UPSERT_SQL,
-          values: params,
+          values: [...params, this.counters?.threshold ?? DEFAULT_CATCHALL_THRESHOLD],
           rowMode: 'array',
         });
         const totals = rows.rows.map((r) => toDomainCounts([r[0], r[1], r[2]]));

@@ -23,12 +23,14 @@
 // clock_timestamp() taken after the domain's row lock, so a domain's later
 // transition always carries a later time (the sequencer orders by it).
 import type { PoolClient } from 'pg';
+import { domainsUpsertSql } from './domain-status.sql';
 import { Counts, DomainCounts, StatusTransition, countFlushedDomain, detectTransitions, emptyStats } from '../../models';
 
 /**
  * The fence advance, adding the flush's event sums to the lane's row, then the
  * upsert, answering [name, delivered, bounced, created] per row. Parameters:
- * $1–$3 the sorted arrays, $4 lane, $5 sequence number, $6 delivered sum, $7 bounced sum.
+ * $1–$3 the sorted arrays, $4 lane, $5 sequence number, $6 delivered sum, $7 bounced sum,
+ * $8 the catch-all threshold (for domains.status).
  */
 export const RECORDING_UPSERT_SQL = `WITH fence AS (
   UPDATE flush_fences SET seq = $5::bigint, fenced = false, updated_at = now(),
@@ -36,13 +38,7 @@ export const RECORDING_UPSERT_SQL = `WITH fence AS (
   WHERE node = $4 AND seq = $5::bigint - 1
   RETURNING 1
 )
-INSERT INTO domains (name, delivered, bounced)
-SELECT d.name, d.delivered, d.bounced
-FROM fence, unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered, bounced)
-ON CONFLICT (name) DO UPDATE
-SET delivered = domains.delivered + EXCLUDED.delivered,
-    bounced = domains.bounced + EXCLUDED.bounced,
-    updated_at = EXCLUDED.updated_at
+${domainsUpsertSql('fence, ', '$8')}
 RETURNING name, delivered, bounced, (xmax = 0) AS created`;
 
 /** A row of RECORDING_UPSERT_SQL (rowMode 'array', bigints as text). */

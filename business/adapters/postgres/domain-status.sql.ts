@@ -1,0 +1,35 @@
+// domains.status, kept by every upsert so that a listing by status is an index
+// range scan on (status, name) (migrations/1795470000009-add-domain-status.ts).
+// The rank mirrors business/models/domain-status.ts: 0 unknown, 1 catch-all,
+// 2 not catch-all. An update that leaves the status as it was changes no
+// indexed column, so it stays a HOT update (a domain's status changes at most
+// twice); the threshold is the one in force at the flush.
+import { DomainStatus } from '../../models';
+
+/** SQL for the rank of the given counts under `threshold` (SQL expressions). */
+export function statusRankSql(delivered: string, bounced: string, threshold: string): string {
+  return `CASE WHEN ${bounced} >= 1 THEN 2 WHEN ${delivered} > ${threshold} THEN 1 ELSE 0 END`;
+}
+
+/**
+ * The INSERT … ON CONFLICT of every write path, from an `unnest` of the sorted
+ * arrays aliased d(name, delivered, bounced); `from` is what precedes it
+ * (e.g. "fence, "), `threshold` the parameter that holds it.
+ */
+export function domainsUpsertSql(from: string, threshold: string): string {
+  return `INSERT INTO domains (name, delivered, bounced, status)
+SELECT d.name, d.delivered, d.bounced, ${statusRankSql('d.delivered', 'd.bounced', `${threshold}::bigint`)}
+FROM ${from}unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered, bounced)
+ON CONFLICT (name) DO UPDATE
+SET delivered = domains.delivered + EXCLUDED.delivered,
+    bounced = domains.bounced + EXCLUDED.bounced,
+    status = ${statusRankSql('domains.delivered + EXCLUDED.delivered', 'domains.bounced + EXCLUDED.bounced', `${threshold}::bigint`)},
+    updated_at = EXCLUDED.updated_at`;
+}
+
+const RANK_OF: Record<DomainStatus, number> = { unknown: 0, 'catch-all': 1, 'not catch-all': 2 };
+
+/** The stored rank of a status (for queries by status). */
+export function statusRank(status: DomainStatus): number {
+  return RANK_OF[status];
+}
