@@ -3,7 +3,10 @@
 // The rank mirrors business/models/domain-status.ts: 0 unknown, 1 catch-all,
 // 2 not catch-all. An update that leaves the status as it was changes no
 // indexed column, so it stays a HOT update (a domain's status changes at most
-// twice); the threshold is the one in force at the flush.
+// twice); the threshold is the one in force at the flush. It is written into
+// the statement as a literal, not passed as a parameter: Citus cannot type a
+// parameter inside ON CONFLICT DO UPDATE SET when it sends the upsert to the
+// shards. Statement names carry it (see upsertStatementName).
 import { DomainStatus } from '../../models';
 
 /** SQL for the rank of the given counts under `threshold` (SQL expressions). */
@@ -14,17 +17,24 @@ export function statusRankSql(delivered: string, bounced: string, threshold: str
 /**
  * The INSERT … ON CONFLICT of every write path, from an `unnest` of the sorted
  * arrays aliased d(name, delivered, bounced); `from` is what precedes it
- * (e.g. "fence, "), `threshold` the parameter that holds it.
+ * (e.g. "fence, ").
  */
-export function domainsUpsertSql(from: string, threshold: string): string {
+export function domainsUpsertSql(from: string, threshold: number): string {
+  if (!Number.isSafeInteger(threshold) || threshold < 0) throw new RangeError(`bad threshold ${threshold}`);
+  const t = `${threshold}::bigint`;
   return `INSERT INTO domains (name, delivered, bounced, status)
-SELECT d.name, d.delivered, d.bounced, ${statusRankSql('d.delivered', 'd.bounced', `${threshold}::bigint`)}
+SELECT d.name, d.delivered, d.bounced, ${statusRankSql('d.delivered', 'd.bounced', t)}
 FROM ${from}unnest($1::text[], $2::bigint[], $3::bigint[]) AS d(name, delivered, bounced)
 ON CONFLICT (name) DO UPDATE
 SET delivered = domains.delivered + EXCLUDED.delivered,
     bounced = domains.bounced + EXCLUDED.bounced,
-    status = ${statusRankSql('domains.delivered + EXCLUDED.delivered', 'domains.bounced + EXCLUDED.bounced', `${threshold}::bigint`)},
+    status = ${statusRankSql('domains.delivered + EXCLUDED.delivered', 'domains.bounced + EXCLUDED.bounced', t)},
     updated_at = EXCLUDED.updated_at`;
+}
+
+/** A prepared statement's name for an upsert built with this threshold (names are per connection, shared by stores). */
+export function upsertStatementName(base: string, threshold: number): string {
+  return `${base}_t${threshold}`;
 }
 
 const RANK_OF: Record<DomainStatus, number> = { unknown: 0, 'catch-all': 1, 'not catch-all': 2 };

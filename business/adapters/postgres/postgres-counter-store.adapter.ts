@@ -42,19 +42,18 @@ import type { DataSource } from 'typeorm';
 import { Counts, DEFAULT_CATCHALL_THRESHOLD, DomainCounts } from '../../models';
 import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
 import { poolOf } from './data-source';
-import { domainsUpsertSql } from './domain-status.sql';
-import { RECORDING_UPSERT_SQL, RecordedRow, eventSums, recordFlush } from './recorded-flush';
+import { domainsUpsertSql, upsertStatementName } from './domain-status.sql';
+import { RecordedRow, eventSums, recordFlush, recordingUpsertSql } from './recorded-flush';
 
-const UPSERT_SQL_WITHOUT_TOTALS = `WITH fence AS (
+/** The plain flush: fence advance and upsert in one statement ($1–$3 arrays, $4 lane, $5 sequence number). */
+function upsertSql(threshold: number, totals: boolean): string {
+  return `WITH fence AS (
   UPDATE flush_fences SET seq = $5::bigint, fenced = false, updated_at = now()
   WHERE node = $4 AND seq = $5::bigint - 1
   RETURNING 1
 )
-${domainsUpsertSql('fence, ', '$6')}`;
-
-/** The same upsert, answering with the new totals (for the cache). */
-const UPSERT_SQL = `${UPSERT_SQL_WITHOUT_TOTALS}
-RETURNING name, delivered, bounced`;
+${domainsUpsertSql('fence, ', threshold)}${totals ? '\nRETURNING name, delivered, bounced' : ''}`;
+}
 
 const READ_SQL = 'SELECT name, delivered, bounced FROM domains WHERE name = ANY($1::text[])';
 
@@ -122,6 +121,8 @@ type CountRow5 = [string, string, string, string, string];
 export class PostgresCounterStore extends CounterStore {
   readonly kind = 'postgres';
   private readonly pool: Pool;
+  /** The upserts, built once with this store's threshold: [without totals, with totals, recording]. */
+  private readonly sql: [string, string, string];
   private readonly idleLanes: Lane[] = [];
   private laneCount = 0;
   private closed = false;
@@ -175,6 +176,8 @@ export class PostgresCounterStore extends CounterStore {
   ) {
     super();
     this.pool = poolOf(dataSource);
+    const t = this.threshold;
+    this.sql = [upsertSql(t, false), upsertSql(t, true), recordingUpsertSql(t)];
   }
 
   async apply(deltas: CountDeltas, options?: ApplyOptions): Promise<DomainCounts[]> {
@@ -272,9 +275,9 @@ export class PostgresCounterStore extends CounterStore {
         ({ written, recorded, rows } = await this.flushRecording(client, lane, seq, deltas, params, totals));
       } else {
         const result = await client.query<CountRow>({
-          name: totals ? 'catchall_upsert' : 'catchall_upsert_only',
-          text: totals ? UPSERT_SQL : UPSERT_SQL_WITHOUT_TOTALS,
-          values: [...params, lane.id, seq, this.threshold],
+          name: upsertStatementName(totals ? 'catchall_upsert' : 'catchall_upsert_only', this.threshold),
+          text: this.sql[totals ? 1 : 0],
+          values: [...params, lane.id, seq],
           rowMode: 'array',
         });
         rows = totals ? result.rows.map(toDomainCounts) : [];
@@ -318,9 +321,9 @@ export class PostgresCounterStore extends CounterStore {
     const recording = this.transitions as TransitionRecording;
     await client.query('BEGIN');
     const result = await client.query<RecordedRow>({
-      name: 'catchall_upsert_recording',
-      text: RECORDING_UPSERT_SQL,
-      values: [...params, lane.id, seq, ...eventSums(deltas), this.threshold],
+      name: upsertStatementName('catchall_upsert_recording', this.threshold),
+      text: this.sql[2],
+      values: [...params, lane.id, seq, ...eventSums(deltas)],
       rowMode: 'array',
     });
     const written = result.rows.length;

@@ -25,7 +25,7 @@ import { DEFAULT_CATCHALL_THRESHOLD } from '../../models';
 import { IdempotentBatchStore, KeyedBatch, KeyedOutcome } from '../../ports';
 import { poolOf } from './data-source';
 import { PostgresCounterStore, toDomainCounts, toUpsertParams } from './postgres-counter-store.adapter';
-import { domainsUpsertSql } from './domain-status.sql';
+import { domainsUpsertSql, upsertStatementName } from './domain-status.sql';
 import { RecordedRow, recordFlush } from './recorded-flush';
 
 const DELETE_EXPIRED_SQL = 'DELETE FROM idempotency_keys WHERE key = $1 AND expires_at <= now()';
@@ -38,7 +38,7 @@ RETURNING 1`;
 const SELECT_KEY_SQL = 'SELECT fingerprint, status, response FROM idempotency_keys WHERE key = $1';
 
 /** The flush upsert without its fence (see the header), always returning the totals (for the cache). */
-const KEYED_UPSERT_SQL = `${domainsUpsertSql('', '$4')}
+const keyedUpsertSql = (threshold: number) => `${domainsUpsertSql('', threshold)}
 RETURNING name, delivered, bounced, (xmax = 0) AS created`;
 
 /** Bounded batches, so pruning never holds many row locks or one long transaction. */
@@ -58,7 +58,13 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
   ) {
     super();
     this.pool = poolOf(dataSource);
+    this.threshold = counters?.threshold ?? DEFAULT_CATCHALL_THRESHOLD;
+    this.upsert = keyedUpsertSql(this.threshold);
   }
+
+  private readonly threshold: number;
+  /** The keyed upsert, built with the threshold domains.status is written with. */
+  private readonly upsert: string;
 
   async applyOnce(batch: KeyedBatch): Promise<KeyedOutcome> {
     const params = toUpsertParams(batch.deltas); // throws on a bad count, before anything is sent
@@ -108,9 +114,9 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
       let recorded = 0;
       if (inserted.rowCount === 1) {
         const rows = await client.query<RecordedRow>({
-          name: 'catchall_idem_upsert',
-          text: KEYED_UPSERT_SQL,
-          values: [...params, this.counters?.threshold ?? DEFAULT_CATCHALL_THRESHOLD],
+          name: upsertStatementName('catchall_idem_upsert', this.threshold),
+          text: this.upsert,
+          values: params,
           rowMode: 'array',
         });
         const totals = rows.rows.map((r) => toDomainCounts([r[0], r[1], r[2]]));

@@ -29,22 +29,23 @@ import { Counts, DomainCounts, StatusTransition, countFlushedDomain, detectTrans
 /**
  * The fence advance, adding the flush's event sums to the lane's row, then the
  * upsert, answering [name, delivered, bounced, created] per row. Parameters:
- * $1–$3 the sorted arrays, $4 lane, $5 sequence number, $6 delivered sum, $7 bounced sum,
- * $8 the catch-all threshold (for domains.status).
+ * $1–$3 the sorted arrays, $4 lane, $5 sequence number, $6 delivered sum, $7 bounced sum.
  */
-export const RECORDING_UPSERT_SQL = `WITH fence AS (
+export function recordingUpsertSql(threshold: number): string {
+  return `WITH fence AS (
   UPDATE flush_fences SET seq = $5::bigint, fenced = false, updated_at = now(),
     delivered = flush_fences.delivered + $6::bigint, bounced = flush_fences.bounced + $7::bigint
   WHERE node = $4 AND seq = $5::bigint - 1
   RETURNING 1
 )
-${domainsUpsertSql('fence, ', '$8')}
+${domainsUpsertSql('fence, ', threshold)}
 RETURNING name, delivered, bounced, (xmax = 0) AS created`;
+}
 
-/** A row of RECORDING_UPSERT_SQL (rowMode 'array', bigints as text). */
+/** A row of recordingUpsertSql (rowMode 'array', bigints as text). */
 export type RecordedRow = [string, string, string, boolean];
 
-/** The flush's delivered and bounced sums ($6, $7 of RECORDING_UPSERT_SQL). */
+/** The flush's delivered and bounced sums ($6, $7 of recordingUpsertSql). */
 export function eventSums(deltas: ReadonlyMap<string, Counts>): [number, number] {
   let delivered = 0;
   let bounced = 0;
