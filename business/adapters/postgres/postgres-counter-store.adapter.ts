@@ -40,7 +40,8 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { Counts, DomainCounts } from '../../models';
-import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
+import { listStatement } from './list.sql';
+import { ApplyOptions, CountDeltas, CounterStore, ListQuery } from '../../ports';
 import { poolOf } from './data-source';
 import { RECORDING_UPSERT_SQL, RECORDING_UPSERT_WITH_TOTALS_SQL, readRecordedFlush } from './transition-upsert.sql';
 
@@ -74,7 +75,7 @@ const FENCE_RETENTION = '30 days';
 
 const RESOLVE_RETRY_MS = { first: 50, max: 1_000 };
 
-export type StoreStatement = 'upsert' | 'read' | 'ping' | 'resolve';
+export type StoreStatement = 'upsert' | 'read' | 'list' | 'ping' | 'resolve';
 
 /** What the store reports for metrics; the app wires it to Prometheus. */
 export interface PostgresStoreObserver {
@@ -167,6 +168,11 @@ export class PostgresCounterStore extends CounterStore {
     });
     for (const row of rows) out.set(row[0], toCounts(row));
     return out;
+  }
+
+  async list(query: ListQuery): Promise<DomainCounts[]> {
+    const rows = await this.run<CountRow>('list', listStatement(query));
+    return rows.map(toDomainCounts);
   }
 
   async ping(): Promise<void> {
