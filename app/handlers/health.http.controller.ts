@@ -41,7 +41,7 @@ export class HealthController {
     unavailable: true,
   })
   @Get()
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   all() {
     return this.health.check([...this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]), () => this.changes()]);
   }
@@ -52,10 +52,9 @@ export class HealthController {
     description: 'Always 200 while the process serves.',
     ok: { 200: { description: 'Every check is up.', content: json(ref('Health')) } },
     errors: [],
-    unavailable: true,
   })
   @Get('live')
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   live() {
     return this.health.check([]);
   }
@@ -69,7 +68,7 @@ export class HealthController {
     unavailable: true,
   })
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   ready() {
     return this.health.check(this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]));
   }

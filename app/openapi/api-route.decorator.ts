@@ -4,7 +4,7 @@
 // method and path parameters it reads from the handler itself. A new route
 // (GET /stats, say) gets its document by one @ApiRoute({...}) beside @Get().
 import { applyDecorators } from '@nestjs/common';
-import { ApiOperation, ApiResponse } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
 import { ref } from './schemas';
 
@@ -87,10 +87,15 @@ export function ApiRoute(doc: RouteDoc): MethodDecorator {
       summary: doc.summary,
       description: doc.description,
       tags: [doc.tag],
-      parameters: doc.parameters,
       requestBody: doc.body ? { required: doc.body.required ?? true, ...doc.body } : undefined,
     }),
   ];
+  // Parameters through their own decorators: @nestjs/swagger replaces an operation's `parameters` with what it reads from the handler.
+  for (const { in: where, ...p } of doc.parameters ?? []) {
+    if (where === 'query') decorators.push(ApiQuery({ ...p, required: p.required ?? false }));
+    else if (where === 'header') decorators.push(ApiHeader({ ...p, required: p.required ?? false }));
+    else decorators.push(ApiParam({ ...p, required: true }));
+  }
   for (const [status, answer] of Object.entries(doc.ok)) {
     decorators.push(ApiResponse({ status: Number(status), description: answer.description, content: answer.content, headers: answer.headers }));
   }
