@@ -42,8 +42,8 @@ it('renders every operation from same-origin assets without a CSP violation', as
     page.on('pageerror', (e) => problems.push(e.message));
     page.on('requestfinished', (r) => void r.response().then((res) => requests.push({ url: r.url(), status: res?.status() })));
     page.on('requestfailed', (r) => problems.push(`${r.url()}: ${r.failure()?.errorText}`));
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP: ${e.violatedDirective} ${e.blockedURI}`));
+    await page.addInitScript({
+      content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP: ' + e.violatedDirective + ' ' + e.blockedURI));",
     });
 
     const response = await page.goto(`${server.url}/docs`);

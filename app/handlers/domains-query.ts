@@ -30,8 +30,10 @@ export function encodeListCursor(name: string): string {
 export function decodeListCursor(cursor: string): string | undefined {
   if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
   const text = Buffer.from(cursor, 'base64url').toString('latin1');
-  if (!text.startsWith(CURSOR_PREFIX) || encodeListCursor(text) !== cursor) return undefined;
+  if (!text.startsWith(CURSOR_PREFIX)) return undefined;
   const name = text.slice(CURSOR_PREFIX.length);
+  // Only the one spelling this service makes (no padding, no other bytes).
+  if (encodeListCursor(name) !== cursor) return undefined;
   const parsed = parseDomainName(name);
   return parsed.ok && parsed.value === name ? name : undefined;
 }
