@@ -20,7 +20,7 @@ const STATUS_PARAMETER = {
   example: 'catch-all',
 };
 
-export const NDJSON = 'application/x-ndjson';
+const NDJSON = 'application/x-ndjson';
 
 @Controller('domains')
 export class DomainListingController {

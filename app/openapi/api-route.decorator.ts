@@ -45,7 +45,7 @@ export interface RouteDoc {
 const RETRY_AFTER = { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } };
 
 /** What each error status means in this API (DESIGN §2). Every one answers the Error shape. */
-export const ERROR_DOCS = {
+const ERROR_DOCS = {
   400: { description: 'Bad input: the message names the problem; nothing was changed.' },
   404: { description: 'No such route.' },
   408: { description: 'The request was not received in time.' },

@@ -21,7 +21,7 @@ import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument } from './document';
  * through the DOM, which CSP allows, so no 'unsafe-inline' anywhere
  * (test/docs-page.int-spec.ts drives the page in Chromium and fails on any violation).
  */
-export const DOCS_CSP =
+const DOCS_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const SWAGGER_UI_DIR = path.dirname(require.resolve('swagger-ui-dist/package.json'));

@@ -13,7 +13,7 @@ export interface DomainPage {
 }
 
 /** Rows per store call while exporting: large enough to be cheap per row, small enough to stay flat in memory. */
-export const EXPORT_BATCH = 1000;
+const EXPORT_BATCH = 1000;
 
 export class ListingService {
   constructor(
