@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   const seconds = arg('seconds', 5);
   const server = citus ? await startTestCitus() : await startTestPostgres();
   try {
-    const url = citus ? await (server as Awaited<ReturnType<typeof startTestCitus>>).createDatabase('listing_bench') : server.urlOf('postgres');
+    const url = citus ? await (server as Awaited<ReturnType<typeof startTestCitus>>).createDatabase('listing_bench_test') : server.urlOf('postgres');
     const ds = createPostgresDataSource({ url, poolSize: 4, migrations: MIGRATIONS });
     await ds.initialize();
     await migrateUp(ds);
