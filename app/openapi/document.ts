@@ -64,10 +64,13 @@ function secure(operation: Operation, access: Access): void {
     ...errorResponse(401, 'No API key (or an unknown one) while API_KEYS is set.'),
     headers: { 'WWW-Authenticate': { description: 'Bearer challenge (RFC 6750).', schema: { type: 'string' } } },
   };
-  operation.responses['403'] = {
-    ...errorResponse(403, `The key's scope is too small: this route needs ${scope}.`),
-    headers: { 'WWW-Authenticate': { description: 'Bearer challenge with error="insufficient_scope".', schema: { type: 'string' } } },
-  };
+  // Every key may read, so only a write route can find a key's scope too small.
+  if (access === 'write') {
+    operation.responses['403'] = {
+      ...errorResponse(403, `The key's scope is too small: this route needs ${scope}.`),
+      headers: { 'WWW-Authenticate': { description: 'Bearer challenge with error="insufficient_scope".', schema: { type: 'string' } } },
+    };
+  }
   for (const r of Object.values(operation.responses) as Array<{ status?: number }>) delete r.status;
 }
 
