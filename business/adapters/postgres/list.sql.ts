@@ -22,20 +22,21 @@ const STATUS_FILTERS: Record<DomainStatus, string> = {
   unknown: 'bounced = 0 AND delivered <= $3::bigint',
 };
 
+const STATEMENT_NAMES: Record<DomainStatus | 'all', string> = {
+  'not catch-all': 'catchall_list_not_catchall',
+  'catch-all': 'catchall_list_catchall',
+  unknown: 'catchall_list_unknown',
+  all: 'catchall_list_all',
+};
+
 function listSql(status: DomainStatus | undefined): string {
   const filter = status === undefined ? '' : ` AND ${STATUS_FILTERS[status]}`;
   return `SELECT name, delivered, bounced FROM domains WHERE name > $1${filter} ORDER BY name LIMIT $2`;
 }
 
-/**
- * The statement for one page. Unnamed on purpose (planned for its values each
- * time, well under a millisecond): a prepared statement switches to a generic
- * plan after five runs, and the generic plan always walks the primary key,
- * also for a status that (almost) no domain has, where a sequential scan and a
- * top-N sort is many times faster (docs/api.md has the figures).
- */
+/** A named (prepared once per connection) statement for one page. */
 export function listStatement(query: ListQuery): Omit<QueryArrayConfig, 'rowMode'> {
   const values: unknown[] = [query.after ?? '', query.limit];
   if (query.status !== undefined && query.status !== 'not catch-all') values.push(query.threshold);
-  return { text: listSql(query.status), values };
+  return { name: STATEMENT_NAMES[query.status ?? 'all'], text: listSql(query.status), values };
 }
