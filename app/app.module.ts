@@ -3,7 +3,7 @@
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ChangeFeed, CounterStore, StatusCache, StoreStatsSource, WebhookState } from '../business/ports';
-import { IdempotentBatchService, IngestService, LookupService, WebhookDeliverer } from '../business/services';
+import { IdempotentBatchService, IngestService, ListingService, LookupService, WebhookDeliverer } from '../business/services';
 import { LoggerOptions, loggerModule } from '../foundation/logger/logger';
 import { Metrics } from '../foundation/metrics/metrics';
 import { AuthMetrics } from './auth/auth-metrics';
@@ -13,6 +13,7 @@ import { ChangesPruner } from './changes-pruner';
 import { APP_CONFIG, AppConfig } from './config';
 import { assertDatabaseAvailable } from './database';
 import { ChangesController } from './handlers/changes.http.controller';
+import { DomainListingController } from './handlers/domain-listing.http.controller';
 import { DomainsController } from './handlers/domains.http.controller';
 import { EventsController } from './handlers/events.http.controller';
 import { HealthController } from './handlers/health.http.controller';
@@ -84,6 +85,7 @@ export class AppModule {
       ],
       controllers: [
         EventsController,
+        DomainListingController,
         DomainsController,
         ChangesController,
         StatsController,
@@ -146,6 +148,11 @@ export class AppModule {
           useFactory: (store: CounterStore, ingest: IngestService) =>
             new LookupService(store, ingest, config.CATCHALL_THRESHOLD),
           inject: [CounterStore, IngestService],
+        },
+        {
+          provide: ListingService,
+          useFactory: (store: CounterStore) => new ListingService(store, config.CATCHALL_THRESHOLD),
+          inject: [CounterStore],
         },
         ChangesPruner,
         {

@@ -17,6 +17,7 @@ import { installAuth } from './auth/auth-hook';
 import { AuthMetrics } from './auth/auth-metrics';
 import { AppConfig, authEnabled, describeConfig } from './config';
 import { mapBusinessError } from './errors';
+import { serveOpenApi } from './openapi/setup';
 import { describeTracing } from './tracing/settings';
 import { Telemetry } from './tracing/setup';
 import { traceServer } from './tracing/wiring';
@@ -83,6 +84,7 @@ export async function createApp(config: AppConfig, telemetry: Telemetry): Promis
     (_req, body, done) => done(null, body),
   );
   app.get(Metrics).instrumentFastify(fastify);
+  serveOpenApi(app, config.METRICS_PUBLIC, telemetry.serviceVersion);
 
   logger.log({ config: describeConfig(config), tracing: describeTracing(telemetry.settings) }, 'configuration');
   if (!authEnabled(config) && config.AUTH !== 'none') {

@@ -14,6 +14,11 @@ describe('RouteAccess', () => {
     ['GET', '/metrics', 'read'],
     ['GET', '/debug/traces', 'read'],
     ['GET', '/changes', 'read'], // a route not declared yet needs a key
+    ['GET', '/domains', 'read'],
+    ['GET', '/domains/export', 'read'],
+    ['GET', '/openapi.json', 'open'],
+    ['GET', '/docs', 'open'],
+    ['GET', '/docs/:file', 'open'],
     ['GET', '/stats', 'read'],
     ['DELETE', '/events', 'read'],
   ])('%s %s needs %s', (method, route, access) => {

@@ -9,6 +9,8 @@ export type Access = 'open' | Scope | 'metrics';
 const ROUTE_ACCESS: ReadonlyArray<[method: string, route: string, access: Access]> = [
   ['PUT', '/events/:domain/:type', 'write'],
   ['POST', '/events', 'write'],
+  ['GET', '/domains', 'read'],
+  ['GET', '/domains/export', 'read'],
   ['GET', '/domains/:domain', 'read'],
   ['POST', '/domains/lookup', 'read'],
   ['GET', '/changes', 'read'],
@@ -17,6 +19,10 @@ const ROUTE_ACCESS: ReadonlyArray<[method: string, route: string, access: Access
   ['GET', '/health/live', 'open'],
   ['GET', '/health/ready', 'open'],
   ['GET', '/metrics', 'metrics'],
+  // The API document and its page (Swagger UI and its assets): public, like /health.
+  ['GET', '/openapi.json', 'open'],
+  ['GET', '/docs', 'open'],
+  ['GET', '/docs/:file', 'open'],
   ['GET', '/debug/traces', 'metrics'],
 ];
 

@@ -9,6 +9,8 @@ import { ChangeFeed } from '../../business/ports';
 import { APP_CONFIG, AppConfig } from '../config';
 import { ChangeView, toChangeView } from './change-view';
 import { encodeCursor, parseChangesQuery } from './changes-query';
+import { ApiRoute, json } from '../openapi/api-route.decorator';
+import { ref } from '../openapi/schemas';
 
 /** Thrown when CHANGES_MAX_WAITERS long-polls are already waiting. */
 export class TooManyWaitersError extends Error {
@@ -27,6 +29,18 @@ export class ChangesController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  @ApiRoute({
+    tag: 'Changes',
+    summary: 'The feed of status transitions',
+    description: 'Transitions in commit order after a cursor. With wait, long-polls until one commits or wait seconds pass (then answers an empty page with the same next).',
+    parameters: [
+      { name: 'after', in: 'query', description: 'A cursor from a previous answer (next, or a change\'s cursor); from the beginning when absent.', schema: { type: 'string' } },
+      { name: 'limit', in: 'query', description: 'Changes per page.', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+      { name: 'wait', in: 'query', description: 'Seconds to long-poll when nothing is there yet.', schema: { type: 'integer', minimum: 0, maximum: 60, default: 0 } },
+    ],
+    ok: { 200: { description: 'A page of changes.', content: json(ref('ChangesPage')) } },
+    errors: [400, 503],
+  })
   @Get()
   async list(
     @Query() query: Record<string, unknown>,

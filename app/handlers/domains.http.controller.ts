@@ -4,6 +4,8 @@ import { DomainName, DomainReport, parseDomainName } from '../../business/models
 import { LookupService } from '../../business/services';
 import { describeValue } from '../../foundation/http/describe-value';
 import { ItemError, MAX_REPORTED } from './event-batch';
+import { ApiRoute, json } from '../openapi/api-route.decorator';
+import { ref } from '../openapi/schemas';
 
 const MAX_LOOKUP_DOMAINS = 1000;
 
@@ -11,6 +13,14 @@ const MAX_LOOKUP_DOMAINS = 1000;
 export class DomainsController {
   constructor(private readonly lookups: LookupService) {}
 
+  @ApiRoute({
+    tag: 'Domains',
+    summary: "A domain's status and counts",
+    description: "A never-seen domain is unknown with zero counts. Includes this node's own events not flushed yet.",
+    parameters: [{ name: 'domain', in: 'path', required: true, description: 'A domain name; normalised (case, trailing dot, IDN to punycode) before use.', schema: { type: 'string', maxLength: 2048 }, example: 'example.com' }],
+    ok: { 200: { description: 'The domain.', content: json(ref('DomainReport')) } },
+    errors: [400, 503],
+  })
   @Get(':domain')
   async getOne(@Param('domain') domain: string): Promise<DomainReport> {
     const name = parseDomainName(domain);
@@ -18,6 +28,14 @@ export class DomainsController {
     return this.lookups.lookup(name.value);
   }
 
+  @ApiRoute({
+    tag: 'Domains',
+    summary: 'Status and counts of up to 1000 domains',
+    body: { content: json(ref('LookupRequest')) },
+    ok: { 200: { description: 'One result per name asked for, in the same order.', content: json(ref('LookupResults')) } },
+    errors: [400, 413, 415, 503],
+    batch: true,
+  })
   @Post('lookup')
   @HttpCode(200)
   async lookupMany(@Body() body: unknown): Promise<{ results: DomainReport[] }> {

@@ -27,6 +27,8 @@ import { RequestLinks } from '../tracing/flush-spans';
 import { TraceLink } from '../tracing/trace-link.decorator';
 import { parseJsonBatch, parseNdjsonBatch } from './event-batch';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf, KeyedBatchHandler } from './idempotent-batch';
+import { ApiRoute, json } from '../openapi/api-route.decorator';
+import { ref } from '../openapi/schemas';
 
 @Controller('events')
 export class EventsController {
@@ -38,6 +40,17 @@ export class EventsController {
     private readonly keyed: KeyedBatchHandler,
   ) {}
 
+  @ApiRoute({
+    tag: 'Events',
+    summary: 'Record one event',
+    description: 'Counts one delivered or bounced event. With ACK_MODE=durable (default) it answers once the event is stored; buffered answers at once.',
+    parameters: [
+      { name: 'domain', in: 'path', required: true, description: 'A domain name; normalised (case, trailing dot, IDN to punycode) before use.', schema: { type: 'string', maxLength: 2048 }, example: 'example.com' },
+      { name: 'type', in: 'path', required: true, description: 'The event type.', schema: { type: 'string', enum: ['delivered', 'bounced'] }, example: 'delivered' },
+    ],
+    ok: { 204: { description: 'Recorded.' } },
+    errors: [400, 429, 503],
+  })
   @Put(':domain/:type')
   @HttpCode(204)
   async recordOne(
@@ -58,6 +71,37 @@ export class EventsController {
     if (stored) await stored;
   }
 
+  @ApiRoute({
+    tag: 'Events',
+    summary: 'Record a batch of events',
+    description:
+      'A JSON object with an events array, or NDJSON (one event object a line). A batch with any invalid item is refused whole (400 listing the bad items), nothing counted. With an Idempotency-Key the batch is applied at most once within IDEMPOTENCY_TTL_S; a replay answers the first answer with Idempotent-Replayed: true.',
+    parameters: [
+      {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description: '1–255 printable ASCII characters, bare or as a Structured Field string ("…"). The same key with another body is 422.',
+        schema: { type: 'string', maxLength: 257 },
+        example: '"batch-2026-12-01-0001"',
+      },
+    ],
+    body: {
+      content: {
+        'application/json': { schema: ref('EventBatch') },
+        'application/x-ndjson': { schema: { type: 'string' }, example: '{"domain":"a.com","type":"delivered"}\n{"domain":"b.org","type":"bounced"}\n' },
+      },
+    },
+    ok: {
+      200: {
+        description: 'Every event recorded.',
+        content: json(ref('Accepted')),
+        headers: { 'Idempotent-Replayed': { description: '"true" when this answers a replay of an Idempotency-Key.', schema: { type: 'string', enum: ['true'] } } },
+      },
+    },
+    errors: [400, 409, 413, 415, 422, 429, 503],
+    batch: true,
+  })
   @Post()
   @HttpCode(200)
   async recordBatch(

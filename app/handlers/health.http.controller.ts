@@ -16,6 +16,8 @@ import {
 import { ChangeFeed, CounterStore, StatusCache, WebhookState } from '../../business/ports';
 import { IngestService, WebhookDeliverer } from '../../business/services';
 import { withTimeout } from '../../foundation/health/with-timeout';
+import { ApiRoute, json } from '../openapi/api-route.decorator';
+import { ref } from '../openapi/schemas';
 
 /** Readiness fails once the backlog reaches this share of MAX_PENDING_EVENTS. */
 const READY_BACKLOG_SHARE = 0.9;
@@ -34,8 +36,16 @@ export class HealthController {
     @Optional() @Inject(WebhookDeliverer) private readonly deliverer: WebhookDeliverer | null = null,
   ) {}
 
+  @ApiRoute({
+    tag: 'Operations',
+    summary: 'Health: the store, the flush backlog, the cache and the change feed',
+    description: 'Every check; 503 with the same shape when one is down.',
+    ok: { 200: { description: 'Every check is up.', content: json(ref('Health')) } },
+    errors: [],
+    unavailable: true,
+  })
   @Get()
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   all() {
     return this.health.check([
       ...this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]),
@@ -44,14 +54,29 @@ export class HealthController {
     ]);
   }
 
+  @ApiRoute({
+    tag: 'Operations',
+    summary: 'Liveness: the process answers',
+    description: 'Always 200 while the process serves.',
+    ok: { 200: { description: 'Every check is up.', content: json(ref('Health')) } },
+    errors: [],
+  })
   @Get('live')
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   live() {
     return this.health.check([]);
   }
 
+  @ApiRoute({
+    tag: 'Operations',
+    summary: 'Readiness: the store answers and the backlog is under its bound',
+    description: '503 while the store is unreachable or the flush backlog is over 90% of MAX_PENDING_EVENTS, so a load balancer sends traffic elsewhere.',
+    ok: { 200: { description: 'Every check is up.', content: json(ref('Health')) } },
+    errors: [],
+    unavailable: true,
+  })
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   ready() {
     return this.health.check(this.withCache([() => this.storeUp(), () => this.backlogUnderBound()]));
   }

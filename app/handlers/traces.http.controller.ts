@@ -4,6 +4,7 @@ import { BadRequestException, Controller, Get, Inject, Query, Res } from '@nestj
 import type { FastifyReply } from 'fastify';
 import { TraceBuffer } from '../../foundation/tracing/trace-buffer';
 import { renderTracePage, TRACE_PAGE_CSP, TracePageInfo } from '../../foundation/tracing/trace-page';
+import { ApiRoute } from '../openapi/api-route.decorator';
 
 export const TRACE_PAGE_INFO = Symbol('TRACE_PAGE_INFO');
 export const TRACE_PAGE_ROUTE = '/debug/traces';
@@ -15,6 +16,18 @@ export class TracesController {
     @Inject(TRACE_PAGE_INFO) private readonly info: TracePageInfo,
   ) {}
 
+  @ApiRoute({
+    tag: 'Operations',
+    summary: 'The built-in trace page (only when TRACES_UI is on)',
+    parameters: [{ name: 'format', in: 'query', description: 'html (default) or json.', schema: { type: 'string', enum: ['html', 'json'] } }],
+    ok: {
+      200: {
+        description: 'Recent traces, as a page or as JSON.',
+        content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } },
+      },
+    },
+    errors: [400],
+  })
   @Get()
   page(@Query('format') format: string | undefined, @Res() reply: FastifyReply): void {
     if (format !== undefined && format !== 'html' && format !== 'json') {

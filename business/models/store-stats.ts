@@ -31,15 +31,3 @@ export function countFlushedDomain(stats: StoreStats, totals: Counts, delta: Cou
   stats.domains[from] -= 1;
   stats.domains[to] += 1;
 }
-
-/** Sum of two stats (b added into a copy of a). */
-export function addStats(a: StoreStats, b: StoreStats): StoreStats {
-  return {
-    domains: {
-      unknown: a.domains.unknown + b.domains.unknown,
-      'catch-all': a.domains['catch-all'] + b.domains['catch-all'],
-      'not catch-all': a.domains['not catch-all'] + b.domains['not catch-all'],
-    },
-    events: { delivered: a.events.delivered + b.events.delivered, bounced: a.events.bounced + b.events.bounced },
-  };
-}

@@ -1,7 +1,7 @@
 // The counter-store port: where per-domain counts live. The ingest service hands
 // it one coalesced batch of deltas per flush; the lookup service reads many
 // domains in one call. Adapters: business/adapters/memory, business/adapters/postgres.
-import { Counts, DomainCounts } from '../models';
+import { Counts, DomainCounts, DomainStatus } from '../models';
 
 /** Deltas of one flush: normalised domain name → counts to add. */
 export type CountDeltas = ReadonlyMap<string, Counts>;
@@ -13,6 +13,17 @@ export interface ApplyOptions {
    * RETURNING, a quarter less work per row) and return an empty list.
    */
   totals?: boolean;
+}
+
+/** One page of a listing by name (keyset): the domains after `after`, in name order. */
+export interface ListQuery {
+  /** Only domains of this status (by the catch-all rule with `threshold`); all when absent. */
+  status?: DomainStatus;
+  threshold: number;
+  /** Only names strictly after this one (byte order); from the first when absent. */
+  after?: string;
+  /** At most this many domains. */
+  limit: number;
 }
 
 export abstract class CounterStore {
@@ -28,6 +39,13 @@ export abstract class CounterStore {
 
   /** Totals of the domains asked for; a domain the store never saw is absent. */
   abstract read(names: readonly string[]): Promise<Map<string, Counts>>;
+
+  /**
+   * The stored domains matching the query, ordered by name (byte order), at
+   * most query.limit of them. Reads the store only (not a node's unflushed
+   * deltas); each call is a consistent snapshot on its own.
+   */
+  abstract list(query: ListQuery): Promise<DomainCounts[]>;
 
   /** Resolves when the store can serve; throws with the reason when it cannot. */
   abstract ping(): Promise<void>;

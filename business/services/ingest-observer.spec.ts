@@ -2,7 +2,7 @@
 // the pending map, with its size; the flush is written once whatever the
 // observer does, and acknowledged only after the observer has seen the result.
 import { Counts, DomainCounts } from '../models';
-import { CountDeltas, CounterStore, FlushResult, FlushStart, IngestObserver } from '../ports';
+import { CountDeltas, CounterStore, ListQuery, FlushResult, FlushStart, IngestObserver } from '../ports';
 import { MemoryCounterStore } from '../adapters/memory/memory-counter-store.adapter';
 import { IngestService } from './ingest.service';
 
@@ -21,6 +21,9 @@ class FlakyStore extends CounterStore {
   }
   read(names: readonly string[]): Promise<Map<string, Counts>> {
     return this.inner.read(names);
+  }
+  list(query: ListQuery): Promise<DomainCounts[]> {
+    return this.inner.list(query);
   }
   async ping(): Promise<void> {}
   async close(): Promise<void> {}

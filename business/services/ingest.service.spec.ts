@@ -29,6 +29,9 @@ class ControlledStore extends CounterStore {
   async read(): Promise<Map<string, Counts>> {
     return new Map();
   }
+  async list(): Promise<DomainCounts[]> {
+    return [];
+  }
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 

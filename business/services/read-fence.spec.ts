@@ -3,7 +3,7 @@
 // each local delta once, holds a hot domain out of flushes when it must, and
 // the durable waiters of held events are answered only once those are stored.
 import { Counts, DomainCounts, DomainName } from '../models';
-import { CountDeltas, CounterStore } from '../ports';
+import { CountDeltas, CounterStore, ListQuery } from '../ports';
 import { MemoryCounterStore } from '../adapters/memory/memory-counter-store.adapter';
 import { IngestService } from './ingest.service';
 import { LookupService } from './lookup.service';
@@ -28,6 +28,9 @@ class ControlledStore extends CounterStore {
     this.reads++;
     await tick();
     return this.inner.read(names);
+  }
+  list(query: ListQuery): Promise<DomainCounts[]> {
+    return this.inner.list(query);
   }
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
@@ -60,6 +63,9 @@ class SlowStore extends CounterStore {
     const rows = await this.inner.read(names);
     await sleep(Math.random() * 2);
     return rows;
+  }
+  list(query: ListQuery): Promise<DomainCounts[]> {
+    return this.inner.list(query);
   }
   async ping(): Promise<void> {}
   async close(): Promise<void> {}

@@ -1,7 +1,7 @@
 // The counter-store port's contract (business/ports/counter-store.port.ts), as
 // one jest suite that every adapter runs: memory (unit test) and postgres
 // (integration test against a real server).
-import { Counts, DomainCounts } from '../../business/models';
+import { Counts, DomainCounts, DomainStatus } from '../../business/models';
 import { CountDeltas, CounterStore } from '../../business/ports';
 
 /** Returns an empty store; the suite closes it after each test. */
@@ -146,6 +146,72 @@ export function describeCounterStoreContract(name: string, makeStore: MakeStore)
       for (const n of shared) expect(got.get(n)).toEqual({ delivered: calls, bounced: bouncedPerShared });
       const own = await store.read(Array.from({ length: calls }, (_, c) => `own-${c}-0.com`));
       for (let c = 0; c < calls; c++) expect(own.get(`own-${c}-0.com`)).toEqual({ delivered: c + 1, bounced: 0 });
+    });
+
+    describe('list (keyset pages by name, filtered by status)', () => {
+      // Names chosen so that byte order differs from a locale's ("B" < "a", "-" < "0").
+      const seed = {
+        'b.com': [5, 0], // unknown at 1000, catch-all at 3
+        'a-b.com': [1001, 0], // catch-all
+        'a0.com': [1000, 0], // unknown: the rule says more than the threshold
+        'c.org': [2000, 1], // not catch-all
+        'zz.net': [0, 3], // not catch-all
+        'm.io': [0, 0],
+      } satisfies Record<string, [number, number]>;
+      const byName = Object.keys(seed).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+      beforeEach(async () => {
+        await store.apply(deltas(seed));
+      });
+
+      async function walk(status: DomainStatus | undefined, limit: number, threshold = 1000): Promise<string[][]> {
+        const pages: string[][] = [];
+        let after: string | undefined;
+        for (;;) {
+          const rows = await store.list({ status, threshold, after, limit });
+          expect(rows.length).toBeLessThanOrEqual(limit);
+          if (rows.length === 0) return pages;
+          pages.push(rows.map((r) => r.name));
+          after = rows[rows.length - 1].name;
+        }
+      }
+
+      it('walks every domain once, in byte order, with its counts', async () => {
+        const rows = await store.list({ threshold: 1000, limit: 100 });
+        expect(rows).toEqual(byName.map((name) => ({ name, delivered: seed[name as keyof typeof seed][0], bounced: seed[name as keyof typeof seed][1] })));
+        expect((await walk(undefined, 4)).flat()).toEqual(byName);
+        expect(await walk(undefined, 2)).toEqual([byName.slice(0, 2), byName.slice(2, 4), byName.slice(4, 6)]);
+      });
+
+      it('starts strictly after the given name, even one the store never saw', async () => {
+        expect((await store.list({ threshold: 1000, after: 'b.com', limit: 10 })).map((r) => r.name)).toEqual(['c.org', 'm.io', 'zz.net']);
+        expect((await store.list({ threshold: 1000, after: 'd', limit: 10 })).map((r) => r.name)).toEqual(['m.io', 'zz.net']);
+        expect(await store.list({ threshold: 1000, after: 'zz.net', limit: 10 })).toEqual([]);
+      });
+
+      it('filters by the catch-all rule with the threshold it is given', async () => {
+        expect((await walk('not catch-all', 1)).flat()).toEqual(['c.org', 'zz.net']);
+        expect((await walk('catch-all', 1)).flat()).toEqual(['a-b.com']);
+        expect((await walk('unknown', 2)).flat()).toEqual(['a0.com', 'b.com', 'm.io']);
+        expect((await walk('catch-all', 5, 3)).flat()).toEqual(['a-b.com', 'a0.com', 'b.com']);
+        expect((await walk('unknown', 5, 3)).flat()).toEqual(['m.io']);
+        expect((await walk('catch-all', 5, 0)).flat()).toEqual(['a-b.com', 'a0.com', 'b.com']);
+      });
+
+      it('sees the status a domain has now', async () => {
+        await store.apply(deltas({ 'a-b.com': [0, 1], 'm.io': [1001, 0] }));
+        expect((await walk('catch-all', 10)).flat()).toEqual(['m.io']);
+        expect((await walk('not catch-all', 10)).flat()).toEqual(['a-b.com', 'c.org', 'zz.net']);
+      });
+
+      it('pages through more domains than one page holds, across many calls', async () => {
+        const many = new Map<string, Counts>();
+        for (let i = 0; i < 1500; i++) many.set(`p${String(i).padStart(4, '0')}.com`, { delivered: i % 3 === 0 ? 1001 : 1, bounced: 0 });
+        await store.apply(many);
+        const names = (await walk('catch-all', 97)).flat();
+        const expected = [...many].filter(([, c]) => c.delivered > 1000).map(([n]) => n);
+        expect(names).toEqual(['a-b.com', ...expected]);
+      });
     });
 
     it('answers ping while it can serve', async () => {

@@ -37,7 +37,9 @@ export function request(
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = undefined;
-          if ((res.headers['content-type'] ?? '').includes('json') && text) parsed = JSON.parse(text);
+          const type = res.headers['content-type'] ?? '';
+          // One JSON value (application/json and the like), not NDJSON: that is one per line.
+          if (type.includes('json') && !type.includes('ndjson') && text) parsed = JSON.parse(text);
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
         });
       },

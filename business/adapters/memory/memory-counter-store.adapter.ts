@@ -6,8 +6,8 @@
 // growable Float64Arrays indexed by slot (exact up to 2^53). No per-domain
 // object is allocated. V8 caps one Map at 2^24 entries, so names are spread over
 // several Maps by a cheap hash.
-import { Counts, DEFAULT_CATCHALL_THRESHOLD, DomainCounts, StatusTransition, detectTransition } from '../../models';
-import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
+import { classify, Counts, DEFAULT_CATCHALL_THRESHOLD, DomainCounts, StatusTransition, detectTransition } from '../../models';
+import { ApplyOptions, CountDeltas, CounterStore, ListQuery } from '../../ports';
 import { MemoryChangeFeed } from './memory-change-feed.adapter';
 import { MemoryStoreStats } from './memory-store-stats.adapter';
 
@@ -75,6 +75,32 @@ export class MemoryCounterStore extends CounterStore {
     return out;
   }
 
+  /**
+   * A scan of every domain per page (no ordered index here): fine for the
+   * development store, O(domains) a page. Keeps only the `limit` smallest
+   * names after the cursor, so a page holds at most `limit` rows in memory.
+   */
+  async list(query: ListQuery): Promise<DomainCounts[]> {
+    const { status, threshold, after, limit } = query;
+    const best: string[] = [];
+    let worst: string | undefined; // the largest name kept, once `best` is full
+    for (const shard of this.shards) {
+      for (const [name, slot] of shard) {
+        if (after !== undefined && name <= after) continue;
+        if (worst !== undefined && name >= worst) continue;
+        if (status !== undefined && classify({ delivered: this.delivered[slot], bounced: this.bounced[slot] }, threshold) !== status) continue;
+        best.push(name);
+        if (best.length >= limit * 2) worst = trim(best, limit);
+      }
+    }
+    if (best.length > limit) trim(best, limit);
+    best.sort(byteOrder);
+    return best.map((name) => {
+      const slot = this.shards[shardOf(name)].get(name) as number;
+      return { name, delivered: this.delivered[slot], bounced: this.bounced[slot] };
+    });
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}
@@ -99,6 +125,18 @@ export class MemoryCounterStore extends CounterStore {
     this.delivered = delivered;
     this.bounced = bounced;
   }
+}
+
+/** Names compare by UTF-16 code units, which for ASCII (normalised names) is PostgreSQL's "C" byte order. */
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Keeps the `limit` smallest names of `names` (in place) and returns the largest one kept. */
+function trim(names: string[], limit: number): string | undefined {
+  names.sort(byteOrder);
+  names.length = limit;
+  return names[limit - 1];
 }
 
 function isCount(n: number): boolean {

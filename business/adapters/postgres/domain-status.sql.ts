@@ -10,7 +10,7 @@
 import { DomainStatus } from '../../models';
 
 /** SQL for the rank of the given counts under `threshold` (SQL expressions). */
-export function statusRankSql(delivered: string, bounced: string, threshold: string): string {
+function statusRankSql(delivered: string, bounced: string, threshold: string): string {
   return `CASE WHEN ${bounced} >= 1 THEN 2 WHEN ${delivered} > ${threshold} THEN 1 ELSE 0 END`;
 }
 

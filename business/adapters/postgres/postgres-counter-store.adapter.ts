@@ -40,7 +40,8 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryArrayConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { Counts, DEFAULT_CATCHALL_THRESHOLD, DomainCounts } from '../../models';
-import { ApplyOptions, CountDeltas, CounterStore } from '../../ports';
+import { listStatement } from './list.sql';
+import { ApplyOptions, CountDeltas, CounterStore, ListQuery } from '../../ports';
 import { poolOf } from './data-source';
 import { domainsUpsertSql, upsertStatementName } from './domain-status.sql';
 import { RecordedRow, eventSums, recordFlush, recordingUpsertSql } from './recorded-flush';
@@ -82,7 +83,7 @@ const FENCE_RETENTION = '30 days';
 
 const RESOLVE_RETRY_MS = { first: 50, max: 1_000 };
 
-export type StoreStatement = 'upsert' | 'read' | 'ping' | 'resolve';
+export type StoreStatement = 'upsert' | 'read' | 'list' | 'ping' | 'resolve';
 
 /** What the store reports for metrics; the app wires it to Prometheus. */
 export interface PostgresStoreObserver {
@@ -202,6 +203,11 @@ export class PostgresCounterStore extends CounterStore {
     });
     for (const row of rows) out.set(row[0], toCounts(row));
     return out;
+  }
+
+  async list(query: ListQuery): Promise<DomainCounts[]> {
+    const rows = await this.run<CountRow>('list', listStatement(query));
+    return rows.map(toDomainCounts);
   }
 
   async ping(): Promise<void> {

@@ -32,7 +32,7 @@
 // a node killed in that state leaves them so. A plain outage, where nobody
 // reaches Redis, reads from the store and leaves nothing stale behind.
 import { Counts, DomainCounts } from '../../models';
-import { ApplyOptions, CacheUnavailableError, CountDeltas, CounterStore, StatusCache } from '../../ports';
+import { ApplyOptions, CacheUnavailableError, CountDeltas, CounterStore, ListQuery, StatusCache } from '../../ports';
 import { CacheObserver, WriteKind } from './cache-observer';
 
 /** Merges allowed to run at once; past that a flush's rows are not cached (and count as missed). */
@@ -132,6 +132,11 @@ export class CachedCounterStore extends CounterStore {
       for (const [name, counts] of stored) found.set(name, counts);
     }
     return found;
+  }
+
+  /** Listings read the store: a cache of single domains cannot answer a range. */
+  list(query: ListQuery): Promise<DomainCounts[]> {
+    return this.inner.list(query);
   }
 
   async ping(): Promise<void> {
