@@ -62,6 +62,8 @@ export class ChangeSequencer {
   /** Kicks asked for, and the newest one a finished run covered. */
   private requested = 0;
   private covered = 0;
+  /** The newest kick that was not a sweep: what settled() waits for. */
+  private announced = 0;
   private running = false;
   private closed = false;
   private waiters: Waiter[] = [];
@@ -78,26 +80,33 @@ export class ChangeSequencer {
     private readonly onSequenced: (lastId: number) => void,
     sweepMs = 2_000,
   ) {
-    this.sweep = setInterval(() => void this.kick().catch(() => undefined), sweepMs);
+    this.sweep = setInterval(() => void this.run(false).catch(() => undefined), sweepMs);
     this.sweep.unref();
   }
 
   /** Sequences everything committed before this call; resolves when a run that started after it ends. */
   kick(): Promise<void> {
+    return this.run(true);
+  }
+
+  /**
+   * Resolves when the kicks asked for so far are covered (nothing is started
+   * for it). Sweeps are not waited for: a read must not queue behind this
+   * node's periodic look for other nodes' rows.
+   */
+  settled(): Promise<void> {
+    if (this.covered >= this.announced) return Promise.resolve();
+    const generation = this.announced;
+    return new Promise<void>((resolve) => this.waiters.push({ generation, resolve, reject: () => resolve() }));
+  }
+
+  private run(announced: boolean): Promise<void> {
     if (this.closed) return Promise.resolve();
     const generation = ++this.requested;
+    if (announced) this.announced = generation;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ generation, resolve, reject }));
     if (!this.running) void this.drive();
     return done;
-  }
-
-  /** Resolves when the kicks asked for so far are covered (nothing is started for it). */
-  settled(): Promise<void> {
-    if (this.covered >= this.requested) return Promise.resolve();
-    const generation = this.requested;
-    return new Promise<void>((resolve) =>
-      this.waiters.push({ generation, resolve, reject: () => resolve() }),
-    );
   }
 
   async close(): Promise<void> {
