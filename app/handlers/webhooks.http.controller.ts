@@ -6,6 +6,8 @@ import { WebhookFailure, WebhookState } from '../../business/ports';
 import { WebhookDeliverer, webhookId } from '../../business/services';
 import { displayUrl } from '../config';
 import { encodeCursor } from './changes-query';
+import { ApiRoute, json } from '../openapi/api-route.decorator';
+import { ref } from '../openapi/schemas';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -31,6 +33,15 @@ export class WebhooksController {
     this.urls = new Map((deliverer?.endpoints ?? []).map((ep) => [ep.key, displayUrl(ep.url)]));
   }
 
+  @ApiRoute({
+    tag: 'Changes',
+    summary: 'Webhook deliveries given up after WEBHOOK_MAX_ATTEMPTS',
+    parameters: [
+      { name: 'limit', in: 'query', description: 'Failures to answer.', schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT } },
+    ],
+    ok: { 200: { description: 'The parked deliveries, newest first.', content: json(ref('WebhookFailures')) } },
+    errors: [400, 503],
+  })
   @Get('failures')
   async failures(@Query('limit') limit?: string): Promise<{ failures: FailureView[] }> {
     let n = DEFAULT_LIMIT;

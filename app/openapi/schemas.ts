@@ -113,6 +113,63 @@ export const SCHEMAS: Record<string, Schema> = {
       },
     ],
   },
+  Stats: {
+    type: 'object',
+    description: 'Exact totals of the store, kept by the flushes (events still buffered on a node are not in them yet).',
+    required: ['domains', 'events'],
+    additionalProperties: false,
+    properties: {
+      domains: {
+        type: 'object',
+        required: ['unknown', 'catch-all', 'not catch-all'],
+        additionalProperties: false,
+        properties: {
+          unknown: { type: 'integer', minimum: 0 },
+          'catch-all': { type: 'integer', minimum: 0 },
+          'not catch-all': { type: 'integer', minimum: 0 },
+        },
+      },
+      events: {
+        type: 'object',
+        required: ['delivered', 'bounced'],
+        additionalProperties: false,
+        properties: { delivered: { type: 'integer', minimum: 0 }, bounced: { type: 'integer', minimum: 0 } },
+      },
+    },
+    examples: [{ domains: { unknown: 812, 'catch-all': 97, 'not catch-all': 91 }, events: { delivered: 1254311, bounced: 2077 } }],
+  },
+  WebhookFailures: {
+    type: 'object',
+    required: ['failures'],
+    additionalProperties: false,
+    properties: {
+      failures: {
+        type: 'array',
+        description: 'Parked deliveries (given up after WEBHOOK_MAX_ATTEMPTS), newest first.',
+        items: {
+          type: 'object',
+          required: ['endpoint', 'webhookId', 'cursor', 'attempts', 'lastError', 'at'],
+          additionalProperties: false,
+          properties: {
+            endpoint: { type: 'string', description: 'Short hash of the endpoint URL.' },
+            url: { type: 'string', description: 'The URL without password or query string (when this node knows it).' },
+            webhookId: { type: 'string', description: 'The webhook-id every attempt carried.' },
+            cursor: { type: 'string', description: 'The change, as its feed cursor.' },
+            attempts: { type: 'integer', minimum: 1 },
+            lastError: { type: 'string' },
+            at: { type: 'string', format: 'date-time' },
+          },
+        },
+      },
+    },
+    examples: [
+      {
+        failures: [
+          { endpoint: '3f9a2c1b', url: 'https://hooks.example.com/catchall', webhookId: 'msg_42_3f9a2c1b', cursor: 'NDI', attempts: 8, lastError: 'HTTP 500', at: '2026-12-01T17:00:00.000Z' },
+        ],
+      },
+    ],
+  },
   Health: {
     type: 'object',
     description: 'The @nestjs/terminus format: one entry per check under info (up), error (down) and details (all).',
