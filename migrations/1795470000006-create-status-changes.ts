@@ -1,7 +1,7 @@
 // The status-change feed, in two tables (see business/adapters/postgres/
 // change-sequencer.ts for why):
 // - status_changes_outbox: transitions written by the flush, in the same
-//   statement as the counts (exactly once, recorded-flush.ts), without a
+//   transaction as the counts (exactly once, recorded-flush.ts), without a
 //   feed position yet. Its rows live only until the sequencer moves them.
 //   On Citus it is distributed by domain and co-located with `domains`, so a
 //   flush writes a domain's transition on the shard that holds its counts, and
