@@ -17,8 +17,13 @@ export interface ApplyOptions {
 
 /** One page of a listing by name (keyset): the domains after `after`, in name order. */
 export interface ListQuery {
-  /** Only domains of this status (by the catch-all rule with `threshold`); all when absent. */
+  /** Only domains of this status; all when absent. */
   status?: DomainStatus;
+  /**
+   * The catch-all threshold of the service. A store that keeps each domain's
+   * status as it writes (PostgreSQL: domains.status) uses the one it wrote
+   * with, the same in a running service; the memory store classifies with this.
+   */
   threshold: number;
   /** Only names strictly after this one (byte order); from the first when absent. */
   after?: string;
