@@ -58,9 +58,12 @@ function readExport(path: string, onChunk: (bytes: number, res: http.IncomingMes
 }
 
 it('streams 300,000 domains with flat memory', async () => {
-  // Warm up the code paths (and the pool) with a small export first.
+  // Warm up the code paths, the pool and the heap with one whole export first:
+  // what is measured is the second one, so the heap's growth to its working
+  // size is not counted as the export's (a status page no longer walks the
+  // table, so a filtered export is no warm-up).
   await request(service.url, 'GET', '/domains?limit=1000');
-  await readExport('/domains/export?status=catch-all', () => undefined);
+  await readExport('/domains/export', () => undefined);
   await sleep(500);
   const start = service.rss();
   let peak = start;

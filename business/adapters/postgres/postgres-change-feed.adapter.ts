@@ -62,9 +62,13 @@ export class PostgresChangeFeed extends ChangeFeed {
     this.sequencer = new ChangeSequencer(url, (lastId) => this.signal.advance(lastId), sweepMs);
   }
 
-  /** A flush of this node committed transitions to the outbox (called by the counter store). */
-  recorded(): void {
-    this.sequencer.kick().catch(() => undefined); // the sweep retries
+  /**
+   * A flush of this node committed transitions to the outbox (called by the
+   * counter store): resolves once they are sequenced, or once sequencing
+   * failed (the sweep retries); never rejects.
+   */
+  recorded(): Promise<void> {
+    return this.sequencer.kick().catch(() => undefined);
   }
 
   /** Sequences every transition committed so far (for tests and shutdown). */

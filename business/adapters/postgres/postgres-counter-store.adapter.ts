@@ -96,8 +96,12 @@ export interface PostgresStoreObserver {
 /** With this, every flush also records status transitions and keeps the stats (recorded-flush.ts). */
 export interface TransitionRecording {
   threshold: number;
-  /** After a flush that wrote transitions to the outbox committed (starts sequencing them). */
-  recorded?(): void;
+  /**
+   * After a flush that wrote transitions to the outbox committed: sequences
+   * them; apply resolves once this does (never rejects), so a change is in the
+   * feed when the events that caused it are acknowledged.
+   */
+  recorded?(): Promise<void>;
 }
 
 export interface PoolStats {
@@ -115,6 +119,12 @@ interface Lane {
 
 /** A row as pg returns it with rowMode 'array': name, delivered, bounced (bigint as text). */
 type CountRow = [string, string, string];
+
+/** What one flush on a lane gave: the totals (when asked for), and whether it recorded transitions. */
+interface Applied {
+  rows: DomainCounts[];
+  recorded: boolean;
+}
 
 /** Five bigint sums as text. */
 type CountRow5 = [string, string, string, string, string];
@@ -186,11 +196,15 @@ export class PostgresCounterStore extends CounterStore {
     if (this.closed) throw new Error('the postgres store is closed');
     const params = toUpsertParams(deltas); // throws on a bad count, before anything is sent
     const lane = this.idleLanes.pop() ?? (await this.newLane());
+    let applied: Applied;
     try {
-      return await this.applyOn(lane, deltas, params, options?.totals !== false);
+      applied = await this.applyOn(lane, deltas, params, options?.totals !== false);
     } finally {
       this.idleLanes.push(lane);
     }
+    // With the lane already free for the next flush.
+    if (applied.recorded) await this.transitions?.recorded?.();
+    return applied.rows;
   }
 
   async read(names: readonly string[]): Promise<Map<string, Counts>> {
@@ -258,7 +272,7 @@ export class PostgresCounterStore extends CounterStore {
     deltas: CountDeltas,
     params: [string, string, string],
     totals: boolean,
-  ): Promise<DomainCounts[]> {
+  ): Promise<Applied> {
     const seq = lane.seq + 1;
     const started = performance.now();
     let client: PoolClient;
@@ -298,9 +312,10 @@ export class PostgresCounterStore extends CounterStore {
       const stored = await this.resolve(lane, seq);
       this.observer.flushResolved?.(stored);
       if (!stored) throw err;
-      if (totals) return this.totals(deltas);
+      // Stored: whatever it recorded is in the outbox, so sequence it as well.
+      if (totals) return { rows: await this.totals(deltas), recorded: true };
       this.observer.rowsUpserted?.(deltas.size);
-      return [];
+      return { rows: [], recorded: true };
     }
     this.observer.statement?.('upsert', performance.now() - started, true);
     if (written !== deltas.size) {
@@ -311,8 +326,7 @@ export class PostgresCounterStore extends CounterStore {
     }
     lane.seq = seq;
     this.observer.rowsUpserted?.(written);
-    if (recorded > 0) this.transitions?.recorded?.();
-    return rows;
+    return { rows, recorded: recorded > 0 };
   }
 
   /** One recording flush, an explicit transaction (recorded-flush.ts); a fence refusal rolls back. */

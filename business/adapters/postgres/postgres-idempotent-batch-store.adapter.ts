@@ -136,7 +136,8 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         outcome = { kind: 'replayed', fingerprint: row.fingerprint, answer: { status: row.status, body: row.response } };
       }
       await client.query('COMMIT');
-      if (recorded > 0) this.counters?.transitions?.recorded?.();
+      // In the feed before the answer (never rejects).
+      if (recorded > 0) await this.counters?.transitions?.recorded?.();
       return outcome;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
