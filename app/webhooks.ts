@@ -15,6 +15,7 @@ import { HttpWebhookSender } from '../business/adapters/webhook-http/http-webhoo
 import { ChangeFeed, CounterStore, WebhookState } from '../business/ports';
 import { endpointKey, WebhookDeliverer } from '../business/services';
 import { Metrics } from '../foundation/metrics/metrics';
+import { BatchedPruner } from '../foundation/scheduling/batched-pruner';
 import { APP_CONFIG, AppConfig, displayUrl } from './config';
 import { toChangeView } from './handlers/change-view';
 import { WebhookMetrics } from './metrics/webhook-metrics';
@@ -82,9 +83,6 @@ export function createWebhookDeliverer(
   );
 }
 
-const PRUNE_EVERY_MS = 3600_000;
-const PRUNE_BATCH = 1_000;
-const MAX_PRUNE_BATCHES = 100;
 const DAY_MS = 24 * 3600_000;
 
 /**
@@ -96,43 +94,33 @@ const DAY_MS = 24 * 3600_000;
 @Injectable()
 export class WebhooksLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Webhooks');
-  private timer?: NodeJS.Timeout;
-  private pruning?: Promise<void>;
+  private readonly pruner: BatchedPruner;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(WebhookState) private readonly state: WebhookState,
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(WebhookState) state: WebhookState,
     @Optional() @Inject(WebhookDeliverer) private readonly deliverer: WebhookDeliverer | null = null,
-  ) {}
+  ) {
+    this.pruner = new BatchedPruner({
+      everyMs: 3600_000,
+      batch: 1_000,
+      maxBatches: 100,
+      olderThanMs: config.CHANGES_RETENTION_DAYS * DAY_MS,
+      deleteBatch: (before, limit) => state.pruneFailures(before, limit),
+      deleted: (total, before) => this.logger.log(`deleted ${total} parked deliveries recorded before ${before.toISOString()}`),
+      failed: (err) =>
+        this.logger.warn(`deleting old parked deliveries failed (retried in an hour): ${err instanceof Error ? err.message : String(err)}`),
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.deliverer?.start();
-    const round = () => {
-      this.pruning ??= this.prune().finally(() => (this.pruning = undefined));
-    };
-    round();
-    this.timer = setInterval(round, PRUNE_EVERY_MS);
-    this.timer.unref();
+    this.pruner.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
+    const pruned = this.pruner.stop();
     await this.deliverer?.close();
-    await this.pruning;
-  }
-
-  private async prune(): Promise<void> {
-    const before = new Date(Date.now() - this.config.CHANGES_RETENTION_DAYS * DAY_MS);
-    try {
-      let total = 0;
-      for (let i = 0; i < MAX_PRUNE_BATCHES; i++) {
-        const n = await this.state.pruneFailures(before, PRUNE_BATCH);
-        total += n;
-        if (n < PRUNE_BATCH) break;
-      }
-      if (total > 0) this.logger.log(`deleted ${total} parked deliveries recorded before ${before.toISOString()}`);
-    } catch (err) {
-      this.logger.warn(`deleting old parked deliveries failed (retried in an hour): ${err instanceof Error ? err.message : String(err)}`);
-    }
+    await pruned;
   }
 }
