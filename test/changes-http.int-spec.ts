@@ -8,6 +8,7 @@ import { startServer } from '../app/main';
 import { RunningServer } from '../app/server';
 import { closeAgent, request } from './support/http';
 import { createTestDatabase, dropTestDatabase } from './support/postgres';
+import type { ChangeView } from '../app/handlers/change-view';
 
 let databaseUrl: string;
 const nodes: RunningServer[] = [];
@@ -39,15 +40,6 @@ afterAll(async () => {
   closeAgent();
 });
 
-interface ChangeView {
-  cursor: string;
-  domain: string;
-  from: string;
-  to: string;
-  delivered: number;
-  bounced: number;
-  at: string;
-}
 
 const changes = (node: number, query = '') => request(nodes[node].url, 'GET', `/changes${query}`);
 

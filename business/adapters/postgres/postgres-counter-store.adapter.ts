@@ -351,9 +351,11 @@ export class PostgresCounterStore extends CounterStore {
       await client.query('ROLLBACK');
       return { written, recorded: 0, rows: [] };
     }
-    const recorded = await recordFlush(client, lane.id, result.rows, deltas, recording.threshold, false);
+    const counted = result.rows.map((r) => toDomainCounts([r[0], r[1], r[2]]));
+    const created = result.rows.map((r) => r[3]);
+    const recorded = await recordFlush(client, lane.id, counted, created, deltas, recording.threshold, false);
     await client.query('COMMIT');
-    return { written, recorded, rows: totals ? result.rows.map((r) => toDomainCounts([r[0], r[1], r[2]])) : [] };
+    return { written, recorded, rows: totals ? counted : [] };
   }
 
   /**

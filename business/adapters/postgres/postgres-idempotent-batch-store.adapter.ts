@@ -123,7 +123,8 @@ export class PostgresIdempotentBatchStore extends IdempotentBatchStore {
         outcome = { kind: 'applied', totals };
         const recording = this.counters?.transitions;
         if (recording && slot !== undefined) {
-          recorded = await recordFlush(client, slot, rows.rows, batch.deltas, recording.threshold, true);
+          const created = rows.rows.map((r) => r[3]);
+          recorded = await recordFlush(client, slot, totals, created, batch.deltas, recording.threshold, true);
         }
       } else {
         const found = await client.query<{ fingerprint: string; status: number; response: string }>({

@@ -57,7 +57,8 @@ export function eventSums(deltas: ReadonlyMap<string, Counts>): [number, number]
 }
 
 /**
- * Records what the upsert's rows show, inside the caller's open transaction,
+ * Records what the upsert's rows show (the new totals, and whether each row
+ * was created), inside the caller's open transaction,
  * after the upsert took the domains' row locks: the transitions into the
  * outbox, and the status counts into the lane's flush_fences row (the event
  * sums too unless `withEvents` is false, when the fence statement added them).
@@ -67,16 +68,16 @@ export function eventSums(deltas: ReadonlyMap<string, Counts>): [number, number]
 export async function recordFlush(
   client: PoolClient,
   lane: string,
-  rows: readonly RecordedRow[],
+  totals: readonly DomainCounts[],
+  created: readonly boolean[],
   deltas: ReadonlyMap<string, Counts>,
   threshold: number,
   withEvents: boolean,
 ): Promise<number> {
-  const totals: DomainCounts[] = rows.map((r) => ({ name: r[0], delivered: Number(r[1]), bounced: Number(r[2]) }));
   const stats = emptyStats();
-  for (let i = 0; i < rows.length; i++) {
+  for (let i = 0; i < totals.length; i++) {
     const delta = deltas.get(totals[i].name);
-    if (delta) countFlushedDomain(stats, totals[i], delta, rows[i][3], threshold);
+    if (delta) countFlushedDomain(stats, totals[i], delta, created[i], threshold);
   }
   const { unknown, 'catch-all': catchAll, 'not catch-all': notCatchAll } = stats.domains;
   if (unknown !== 0 || catchAll !== 0 || notCatchAll !== 0 || withEvents) {
