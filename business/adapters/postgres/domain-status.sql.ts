@@ -1,13 +1,13 @@
-// domains.status, kept by every upsert so that a listing by status is an index
-// range scan on (status, name) (migrations/1795470000009-add-domain-status.ts).
-// The rank mirrors business/models/domain-status.ts: 0 unknown, 1 catch-all,
-// 2 not catch-all. An update that leaves the status as it was changes no
+// domains.status, kept by every upsert so that a listing of catch-all or not
+// catch-all domains is a range scan of the partial index on (status, name)
+// (migrations/1795470000009-add-domain-status.ts). The value is statusRank of
+// business/models/domain-status.ts (0 unknown, 1 catch-all, 2 not catch-all),
+// computed in SQL. An update that leaves the status as it was changes no
 // indexed column, so it stays a HOT update (a domain's status changes at most
 // twice); the threshold is the one in force at the flush. It is written into
 // the statement as a literal, not passed as a parameter: Citus cannot type a
 // parameter inside ON CONFLICT DO UPDATE SET when it sends the upsert to the
 // shards. Statement names carry it (see upsertStatementName).
-import { DomainStatus } from '../../models';
 
 /** SQL for the rank of the given counts under `threshold` (SQL expressions). */
 function statusRankSql(delivered: string, bounced: string, threshold: string): string {
@@ -35,11 +35,4 @@ SET delivered = domains.delivered + EXCLUDED.delivered,
 /** A prepared statement's name for an upsert built with this threshold (names are per connection, shared by stores). */
 export function upsertStatementName(base: string, threshold: number): string {
   return `${base}_t${threshold}`;
-}
-
-const RANK_OF: Record<DomainStatus, number> = { unknown: 0, 'catch-all': 1, 'not catch-all': 2 };
-
-/** The stored rank of a status (for queries by status). */
-export function statusRank(status: DomainStatus): number {
-  return RANK_OF[status];
 }

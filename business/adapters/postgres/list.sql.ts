@@ -20,7 +20,7 @@
 // stopping at `limit` rows) and the coordinator merges the sorted pieces.
 import type { QueryArrayConfig } from 'pg';
 import type { ListQuery } from '../../ports';
-import { statusRank } from './domain-status.sql';
+import { statusRank } from '../../models';
 
 const LIST_ALL_SQL = 'SELECT name, delivered, bounced FROM domains WHERE name > $1 ORDER BY name LIMIT $2';
 /** Catch-all and not catch-all: the partial index on (status, name) WHERE status > 0. */
