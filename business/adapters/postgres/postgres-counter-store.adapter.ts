@@ -1,8 +1,10 @@
-// The PostgreSQL counter store. One flush is one statement: an upsert of every
-// delta from three arrays (unnest) that adds to the existing counts and, when
-// the caller wants them (the cache does, the ingest service does not), returns
-// the new totals. A statement is its own transaction, so a flush is stored all
-// or nothing. Rows are sent sorted by name, so two nodes that flush overlapping
+// The PostgreSQL counter store. A flush is an upsert of every delta from three
+// arrays (unnest) that adds to the existing counts and, when the caller wants
+// them (the cache does, the ingest service does not), returns the new totals.
+// Without recording it is one statement, its own transaction; with recording
+// (transitions and stats, as the service runs it) it is one explicit
+// transaction whose first statement is that upsert (recorded-flush.ts). Either
+// way a flush is stored all or nothing. Rows are sent sorted by name, so two nodes that flush overlapping
 // domains lock them in the same order and never deadlock.
 //
 // Exactly once: when the connection dies around the commit (the server was
